@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("allauth.urls")),
+    path("django-admin/", admin.site.urls),
+    path("api/v1/", include("relaydesk.api.urls")),
+    path("admin/", include("relaydesk.accounts.urls_admin")),
+    path("", include("relaydesk.accounts.urls")),
+    path("", include("relaydesk.notifications.urls")),
+    path("", include("relaydesk.tickets.urls")),
+]

@@ -1,0 +1,731 @@
+"""Every change to a ticket goes through here.
+
+``do_*`` functions are trusted writes: they change rows, write the TicketEvent for each
+change and schedule side effects on commit. They expect to run inside
+``transaction.atomic`` with the ticket locked (``access_ticket(..., for_update=True)``).
+``check_*`` functions validate input and permission, then call a ``do_*`` function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from relaydesk.accounts.models import Level, Team, User
+from relaydesk.core.errors import Conflict, PermissionDenied, ValidationFailed
+from relaydesk.core.sanitize import html_to_text, sanitize_html, text_to_html
+from relaydesk.customers.models import Contact
+from relaydesk.notifications.actions import do_notify
+from relaydesk.notifications.models import NotificationKind
+from relaydesk.tickets import events, lifecycle
+from relaydesk.tickets.access import access_ticket
+from relaydesk.tickets.models import (
+    Attachment,
+    Category,
+    Channel,
+    Direction,
+    Message,
+    MessageKind,
+    Priority,
+    Product,
+    Status,
+    Tag,
+    Ticket,
+)
+
+MAX_SUBJECT_LENGTH = 255
+MAX_BODY_LENGTH = 200_000
+MENTION_RE = re.compile(r"(?<![\w.])@([A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)")
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+# --- validation helpers -------------------------------------------------------------------
+
+
+def clean_subject(subject: str) -> str:
+    # Subjects end up in email headers later: collapse all whitespace, CR/LF included.
+    cleaned = " ".join((subject or "").split())
+    if not cleaned:
+        raise ValidationFailed("The subject cannot be empty.", field="subject")
+    if len(cleaned) > MAX_SUBJECT_LENGTH:
+        raise ValidationFailed(
+            f"The subject is longer than {MAX_SUBJECT_LENGTH} characters.", field="subject"
+        )
+    return cleaned
+
+
+def clean_body(body_text: str, body_html: str = "") -> tuple[str, str]:
+    """Return (text, sanitised html) for a message body given as text or HTML."""
+    if body_html.strip():
+        safe_html = sanitize_html(body_html)
+        text = body_text.strip() or html_to_text(safe_html)
+    else:
+        text = (body_text or "").strip()
+        safe_html = text_to_html(text)
+    if not text:
+        raise ValidationFailed("The message cannot be empty.", field="body")
+    if len(text) > MAX_BODY_LENGTH or len(safe_html) > 2 * MAX_BODY_LENGTH:
+        raise ValidationFailed("The message is too long.", field="body")
+    return text, safe_html
+
+
+def _check_attachments(attachments: Sequence[NewAttachment]) -> None:
+    for attachment in attachments:
+        if len(attachment.content) > settings.MAX_ATTACHMENT_BYTES:
+            limit_mb = settings.MAX_ATTACHMENT_BYTES // (1024 * 1024)
+            raise ValidationFailed(
+                f"{attachment.filename} is larger than the {limit_mb} MB limit.", field="attachments"
+            )
+
+
+def _safe_filename(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .") or "attachment"
+    return base[:200]
+
+
+def _check_assignable(user: User | None) -> None:
+    if user is not None and not user.is_active:
+        raise ValidationFailed(f"{user} is deactivated and cannot be assigned.", field="assignee")
+
+
+def _bump(ticket: Ticket, fields: list[str]) -> None:
+    ticket.version += 1
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=[*fields, "version", "updated_at"])
+
+
+# --- creating -----------------------------------------------------------------------------
+
+
+def do_create_ticket(
+    *,
+    subject: str,
+    requester: Contact,
+    body_text: str,
+    body_html: str = "",
+    channel: str = Channel.EMAIL,
+    acting_user: User | None = None,
+    priority: int = Priority.P3,
+    team: Team | None = None,
+    assignee: User | None = None,
+    level: str = Level.L1,
+    tags: Iterable[str] = (),
+    language: str | None = None,
+    category: Category | None = None,
+    product: Product | None = None,
+    call_duration_seconds: int | None = None,
+    first_message_kind: str = MessageKind.CUSTOMER,
+    follow_up_of: Ticket | None = None,
+    attachments: Sequence[NewAttachment] = (),
+) -> Ticket:
+    """Create a ticket with its first message. ``body_*`` must already be cleaned."""
+    now = timezone.now()
+    status = lifecycle.status_after_assignment(Status.NEW, has_assignee=assignee is not None)
+    ticket = Ticket.objects.create(
+        subject=subject,
+        requester=requester,
+        organization_id=requester.organization_id,
+        channel=channel,
+        priority=priority,
+        status=status,
+        team=team,
+        assignee=assignee,
+        level=level,
+        language=language or requester.language,
+        category=category,
+        product=product,
+        call_duration_seconds=call_duration_seconds,
+        follow_up_of=follow_up_of,
+        created_at=now,
+        updated_at=now,
+        waiting_since=now,
+    )
+    events.ticket_created_event(ticket=ticket, actor=acting_user)
+    tag_names = _normalise_tags(tags)
+    if tag_names:
+        ticket.tags.set(_get_or_create_tags(tag_names))
+        events.tags_changed_event(ticket=ticket, actor=acting_user, added=sorted(tag_names), removed=[])
+    if first_message_kind == MessageKind.CUSTOMER:
+        _write_message(
+            ticket,
+            kind=MessageKind.CUSTOMER,
+            body_text=body_text,
+            body_html=body_html,
+            author_contact=requester,
+            acting_user=acting_user,
+            attachments=attachments,
+        )
+    else:
+        _write_message(
+            ticket,
+            kind=MessageKind.NOTE,
+            body_text=body_text,
+            body_html=body_html,
+            author_user=acting_user,
+            acting_user=acting_user,
+            attachments=attachments,
+        )
+    if assignee is not None:
+        events.assignee_changed_event(ticket=ticket, actor=acting_user, old=None, new=assignee)
+        do_notify(
+            recipient=assignee,
+            kind=NotificationKind.ASSIGNED,
+            actor=acting_user,
+            ticket_id=ticket.pk,
+            text=f"#{ticket.pk} {ticket.subject} was assigned to you",
+        )
+    return ticket
+
+
+def check_create_ticket(
+    user: User,
+    *,
+    subject: str,
+    requester: Contact,
+    body_text: str = "",
+    body_html: str = "",
+    channel: str = Channel.PHONE,
+    priority: int = Priority.P3,
+    team: Team | None = None,
+    assignee: User | None = None,
+    tags: Iterable[str] = (),
+    language: str | None = None,
+    category: Category | None = None,
+    product: Product | None = None,
+    call_duration_seconds: int | None = None,
+    description_is_note: bool = False,
+    attachments: Sequence[NewAttachment] = (),
+) -> Ticket:
+    """An agent creates a ticket on a customer's behalf (a phone call, a walk-in, the API)."""
+    if not user.is_active:
+        raise PermissionDenied("Your account is deactivated.")
+    clean = clean_subject(subject)
+    text, safe_html = clean_body(body_text, body_html)
+    if channel not in Channel.values:
+        raise ValidationFailed(f"Unknown channel {channel!r}.", field="channel")
+    if priority not in Priority.values:
+        raise ValidationFailed("Priority must be 1, 2, 3 or 4.", field="priority")
+    if call_duration_seconds is not None and not 0 <= call_duration_seconds <= 24 * 3600:
+        raise ValidationFailed(
+            "The call duration must be between 0 seconds and 24 hours.", field="call_duration"
+        )
+    if team is not None and not user.sees_all_tickets and not user.teams.filter(pk=team.pk).exists():
+        raise PermissionDenied("You can only create tickets for your own teams.", field="team")
+    if team is None and not user.sees_all_tickets:
+        team = user.teams.order_by("name").first()
+    _check_assignable(assignee)
+    _check_attachments(attachments)
+    with transaction.atomic():
+        return do_create_ticket(
+            subject=clean,
+            requester=requester,
+            body_text=text,
+            body_html=safe_html,
+            channel=channel,
+            acting_user=user,
+            priority=priority,
+            team=team,
+            assignee=assignee,
+            tags=tags,
+            language=language,
+            category=category,
+            product=product,
+            call_duration_seconds=call_duration_seconds,
+            first_message_kind=MessageKind.NOTE if description_is_note else MessageKind.CUSTOMER,
+            attachments=attachments,
+        )
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+def _write_message(
+    ticket: Ticket,
+    *,
+    kind: str,
+    body_text: str,
+    body_html: str,
+    acting_user: User | None,
+    author_user: User | None = None,
+    author_contact: Contact | None = None,
+    attachments: Sequence[NewAttachment] = (),
+) -> Message:
+    directions: dict[str, str] = {
+        MessageKind.CUSTOMER: Direction.INBOUND,
+        MessageKind.REPLY: Direction.OUTBOUND,
+    }
+    direction = directions.get(kind, Direction.INTERNAL)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=kind,
+        direction=direction,
+        author_user=author_user,
+        author_contact=author_contact,
+        body_text=body_text,
+        body_html=body_html,
+        created_at=timezone.now(),
+    )
+    for attachment in attachments:
+        filename = _safe_filename(attachment.filename)
+        stored = Attachment(
+            ticket=ticket,
+            message=message,
+            filename=filename,
+            content_type=attachment.content_type[:150] or "application/octet-stream",
+            size=len(attachment.content),
+        )
+        stored.file.save(filename, ContentFile(attachment.content), save=False)
+        stored.save()
+    events.message_added_event(ticket=ticket, actor=acting_user, message=message)
+    return message
+
+
+def do_add_customer_message(
+    ticket: Ticket,
+    *,
+    body_text: str,
+    body_html: str = "",
+    author: Contact | None = None,
+    attachments: Sequence[NewAttachment] = (),
+) -> Message:
+    """A customer wrote on ``ticket`` (locked). Reopens a resolved ticket; a closed one gets a follow-up."""
+    author = author or ticket.requester
+    if ticket.status == Status.CLOSED:
+        follow_up = do_create_ticket(
+            subject=ticket.subject,
+            requester=ticket.requester,
+            body_text=body_text,
+            body_html=body_html,
+            channel=ticket.channel,
+            priority=ticket.priority,
+            team=ticket.team,
+            assignee=ticket.assignee if ticket.assignee and ticket.assignee.is_active else None,
+            level=ticket.level,
+            language=ticket.language,
+            category=ticket.category,
+            product=ticket.product,
+            follow_up_of=ticket,
+            attachments=attachments,
+        )
+        events.follow_up_event(ticket=ticket, actor=None, follow_up=follow_up)
+        return follow_up.messages.get()
+
+    message = _write_message(
+        ticket,
+        kind=MessageKind.CUSTOMER,
+        body_text=body_text,
+        body_html=body_html,
+        author_contact=author,
+        acting_user=None,
+        attachments=attachments,
+    )
+    old_status = ticket.status
+    new_status, reopened = lifecycle.status_after_customer_reply(
+        old_status, has_assignee=ticket.assignee_id is not None
+    )
+    fields = []
+    if new_status != old_status:
+        ticket.status = new_status
+        fields.append("status")
+        if reopened:
+            ticket.reopen_count += 1
+            ticket.resolved_at = None
+            fields += ["reopen_count", "resolved_at"]
+            events.reopened_event(ticket=ticket, actor=None, old=old_status, new=new_status)
+        else:
+            events.status_changed_event(
+                ticket=ticket, actor=None, old=old_status, new=new_status, reason="customer replied"
+            )
+    if not _is_waiting_on_us(ticket):
+        ticket.waiting_since = message.created_at
+        fields.append("waiting_since")
+    _bump(ticket, fields)
+    if ticket.assignee is not None:
+        do_notify(
+            recipient=ticket.assignee,
+            kind=NotificationKind.CUSTOMER_REPLY,
+            ticket_id=ticket.pk,
+            text=f"{author} replied on #{ticket.pk} {ticket.subject}",
+        )
+    return message
+
+
+def _is_waiting_on_us(ticket: Ticket) -> bool:
+    """True when the latest message before now is an unanswered customer message."""
+    last = (
+        ticket.messages.filter(kind__in=(MessageKind.CUSTOMER, MessageKind.REPLY))
+        .order_by("-created_at", "-id")
+        .values_list("kind", flat=True)[1:2]
+    )
+    return bool(last) and last[0] == MessageKind.CUSTOMER
+
+
+def do_add_agent_message(
+    ticket: Ticket,
+    *,
+    acting_user: User,
+    kind: str,
+    body_text: str,
+    body_html: str = "",
+    attachments: Sequence[NewAttachment] = (),
+    new_status: str | None = None,
+) -> Message:
+    """An agent adds a public reply or an internal note to ``ticket`` (locked)."""
+    message = _write_message(
+        ticket,
+        kind=kind,
+        body_text=body_text,
+        body_html=body_html,
+        author_user=acting_user,
+        acting_user=acting_user,
+        attachments=attachments,
+    )
+    fields: list[str] = []
+    if kind == MessageKind.REPLY:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = message.created_at
+            fields.append("first_response_at")
+        ticket.waiting_since = message.created_at
+        fields.append("waiting_since")
+        if ticket.assignee_id is None:
+            # Whoever answers an unowned ticket takes it.
+            _set_assignee(ticket, acting_user, acting_user=acting_user, fields=fields)
+        target = new_status or lifecycle.status_after_agent_reply(ticket.status)
+        _set_status(ticket, target, acting_user=acting_user, fields=fields)
+    else:
+        if new_status:
+            _set_status(ticket, new_status, acting_user=acting_user, fields=fields)
+        _notify_mentions(ticket, message, acting_user)
+    _bump(ticket, fields)
+    return message
+
+
+def _notify_mentions(ticket: Ticket, message: Message, acting_user: User) -> None:
+    handles = {handle.lower().rstrip(".") for handle in MENTION_RE.findall(message.body_text)}
+    if not handles:
+        return
+    query = Q()
+    for handle in handles:
+        query |= Q(email__iexact=handle) if "@" in handle else Q(email__istartswith=f"{handle}@")
+    for person in User.objects.filter(query, is_active=True):
+        do_notify(
+            recipient=person,
+            kind=NotificationKind.MENTION,
+            actor=acting_user,
+            ticket_id=ticket.pk,
+            text=f"{acting_user} mentioned you on #{ticket.pk} {ticket.subject}",
+        )
+
+
+def mention_handle(user: User) -> str:
+    """What to type after @ to mention ``user``: the local part of their email."""
+    return user.email.split("@", 1)[0]
+
+
+def check_add_message(
+    user: User,
+    ticket_id: int,
+    *,
+    kind: str,
+    body_text: str = "",
+    body_html: str = "",
+    attachments: Sequence[NewAttachment] = (),
+    new_status: str | None = None,
+) -> Message:
+    if kind not in (MessageKind.REPLY, MessageKind.NOTE):
+        raise ValidationFailed("An agent can add a public reply or an internal note.", field="kind")
+    text, safe_html = clean_body(body_text, body_html)
+    _check_attachments(attachments)
+    if new_status is not None and new_status not in Status.values:
+        raise ValidationFailed(f"Unknown status {new_status!r}.", field="status")
+    with transaction.atomic():
+        ticket = access_ticket(user, ticket_id, for_update=True)
+        if ticket.status == Status.CLOSED and kind == MessageKind.REPLY:
+            raise ValidationFailed(
+                "This ticket is closed. Create a follow-up ticket to write to the customer."
+            )
+        if ticket.merged_into_id:
+            raise ValidationFailed(f"This ticket was merged into #{ticket.merged_into_id}; write there.")
+        if new_status:
+            has_assignee = ticket.assignee_id is not None or kind == MessageKind.REPLY
+            start = ticket.status
+            if kind == MessageKind.REPLY:
+                start = lifecycle.status_after_agent_reply(
+                    lifecycle.status_after_assignment(start, has_assignee=has_assignee)
+                )
+            lifecycle.check_transition(start, new_status, has_assignee=has_assignee)
+        return do_add_agent_message(
+            ticket,
+            acting_user=user,
+            kind=kind,
+            body_text=text,
+            body_html=safe_html,
+            attachments=attachments,
+            new_status=new_status,
+        )
+
+
+# --- changing fields ----------------------------------------------------------------------
+
+
+def _set_status(ticket: Ticket, target: str, *, acting_user: User | None, fields: list[str]) -> None:
+    old = ticket.status
+    if old == target:
+        return
+    lifecycle.check_transition(old, target, has_assignee=ticket.assignee_id is not None)
+    now = timezone.now()
+    ticket.status = target
+    fields.append("status")
+    if target == Status.RESOLVED:
+        ticket.resolved_at = now
+        fields.append("resolved_at")
+    elif target == Status.CLOSED:
+        ticket.closed_at = now
+        fields.append("closed_at")
+        if ticket.resolved_at is None:
+            ticket.resolved_at = now
+            fields.append("resolved_at")
+    elif old == Status.RESOLVED:
+        ticket.resolved_at = None
+        ticket.reopen_count += 1
+        fields += ["resolved_at", "reopen_count"]
+        events.reopened_event(ticket=ticket, actor=acting_user, old=old, new=target)
+        return
+    events.status_changed_event(ticket=ticket, actor=acting_user, old=old, new=target)
+
+
+def _set_assignee(
+    ticket: Ticket, assignee: User | None, *, acting_user: User | None, fields: list[str]
+) -> None:
+    old = ticket.assignee
+    if (old.pk if old else None) == (assignee.pk if assignee else None):
+        return
+    ticket.assignee = assignee
+    fields.append("assignee")
+    events.assignee_changed_event(ticket=ticket, actor=acting_user, old=old, new=assignee)
+    new_status = lifecycle.status_after_assignment(ticket.status, has_assignee=assignee is not None)
+    if new_status != ticket.status:
+        events.status_changed_event(
+            ticket=ticket, actor=acting_user, old=ticket.status, new=new_status, reason="assignment"
+        )
+        ticket.status = new_status
+        fields.append("status")
+    if assignee is not None:
+        do_notify(
+            recipient=assignee,
+            kind=NotificationKind.ASSIGNED,
+            actor=acting_user,
+            ticket_id=ticket.pk,
+            text=f"#{ticket.pk} {ticket.subject} was assigned to you",
+        )
+
+
+def _normalise_tags(names: Iterable[str]) -> set[str]:
+    cleaned = set()
+    for name in names:
+        slug = re.sub(r"[^\w-]+", "-", name.strip().lower()).strip("-")[:50]
+        if slug:
+            cleaned.add(slug)
+    return cleaned
+
+
+def _get_or_create_tags(names: set[str]) -> list[Tag]:
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    for name in names - existing.keys():
+        existing[name], _ = Tag.objects.get_or_create(name=name)
+    return list(existing.values())
+
+
+def do_change_ticket(
+    ticket: Ticket,
+    *,
+    acting_user: User | None,
+    status: str = UNSET,
+    priority: int = UNSET,
+    assignee: User | None = UNSET,
+    team: Team | None = UNSET,
+    level: str = UNSET,
+    tags: Iterable[str] = UNSET,
+    add_tags: Iterable[str] = UNSET,
+    remove_tags: Iterable[str] = UNSET,
+    subject: str = UNSET,
+    language: str = UNSET,
+    category: Category | None = UNSET,
+    product: Product | None = UNSET,
+) -> list[str]:
+    """Apply field changes to ``ticket`` (locked), one event each; returns the changed fields.
+
+    Assignment is applied before status so "assign and set In progress" works in one save.
+    """
+    fields: list[str] = []
+    if team is not UNSET and team != ticket.team:
+        events.team_changed_event(ticket=ticket, actor=acting_user, old=ticket.team, new=team)
+        ticket.team = team
+        fields.append("team")
+    if assignee is not UNSET:
+        _set_assignee(ticket, assignee, acting_user=acting_user, fields=fields)
+    if status is not UNSET:
+        _set_status(ticket, status, acting_user=acting_user, fields=fields)
+    if priority is not UNSET and priority != ticket.priority:
+        events.priority_changed_event(ticket=ticket, actor=acting_user, old=ticket.priority, new=priority)
+        ticket.priority = priority
+        fields.append("priority")
+    if level is not UNSET and level != ticket.level:
+        events.level_changed_event(ticket=ticket, actor=acting_user, old=ticket.level, new=level)
+        ticket.level = level
+        fields.append("level")
+    simple_changes: tuple[tuple[str, Any], ...] = (
+        ("subject", subject),
+        ("language", language),
+        ("category", category),
+        ("product", product),
+    )
+    for name, value in simple_changes:
+        if value is not UNSET and value != getattr(ticket, name):
+            events.field_changed_event(
+                ticket=ticket, actor=acting_user, field=name, old=getattr(ticket, name), new=value
+            )
+            setattr(ticket, name, value)
+            fields.append(name)
+    if tags is not UNSET or add_tags is not UNSET or remove_tags is not UNSET:
+        current = set(ticket.tags.values_list("name", flat=True))
+        wanted = _normalise_tags(tags) if tags is not UNSET else set(current)
+        if add_tags is not UNSET:
+            wanted |= _normalise_tags(add_tags)
+        if remove_tags is not UNSET:
+            wanted -= _normalise_tags(remove_tags)
+        if wanted != current:
+            ticket.tags.set(_get_or_create_tags(wanted))
+            events.tags_changed_event(
+                ticket=ticket,
+                actor=acting_user,
+                added=sorted(wanted - current),
+                removed=sorted(current - wanted),
+            )
+            fields.append("tags")
+    model_fields = [f for f in fields if f != "tags"]
+    if fields:
+        _bump(ticket, model_fields)
+    return fields
+
+
+def _validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    if "subject" in changes:
+        changes["subject"] = clean_subject(changes["subject"])
+    if "status" in changes and changes["status"] not in Status.values:
+        raise ValidationFailed(f"Unknown status {changes['status']!r}.", field="status")
+    if "priority" in changes and changes["priority"] not in Priority.values:
+        raise ValidationFailed("Priority must be 1, 2, 3 or 4.", field="priority")
+    if "level" in changes and changes["level"] not in Level.values:
+        raise ValidationFailed(f"Unknown level {changes['level']!r}.", field="level")
+    if "assignee" in changes:
+        _check_assignable(changes["assignee"])
+    return changes
+
+
+def check_change_ticket(
+    user: User, ticket_id: int, *, expected_version: int | None, **changes: Any
+) -> tuple[Ticket, list[str]]:
+    """Change fields of a ticket the user may see, refusing if it changed since ``expected_version``."""
+    changes = _validate_changes({k: v for k, v in changes.items() if v is not UNSET})
+    with transaction.atomic():
+        ticket = access_ticket(user, ticket_id, for_update=True)
+        if expected_version is not None and ticket.version != expected_version:
+            raise Conflict(
+                "Someone else changed this ticket while you were editing it. "
+                "Your changes were not saved: reload to see theirs, then try again."
+            )
+        if ticket.merged_into_id and changes:
+            raise ValidationFailed(f"This ticket was merged into #{ticket.merged_into_id}.")
+        changed = do_change_ticket(ticket, acting_user=user, **changes)
+    return ticket, changed
+
+
+@dataclass
+class BulkResult:
+    changed: list[int]
+    failed: dict[int, str]
+
+
+def check_bulk_change(user: User, ticket_ids: Sequence[int], **changes: Any) -> BulkResult:
+    """Apply the same change to many tickets; each ticket in its own transaction, errors collected."""
+    from relaydesk.core.errors import RelaydeskError
+
+    if len(ticket_ids) > 500:
+        raise ValidationFailed("Select at most 500 tickets at a time.", field="tickets")
+    result = BulkResult(changed=[], failed={})
+    for ticket_id in ticket_ids:
+        try:
+            _, changed = check_change_ticket(user, ticket_id, expected_version=None, **changes)
+        except RelaydeskError as exc:
+            result.failed[ticket_id] = exc.message
+        else:
+            if changed:
+                result.changed.append(ticket_id)
+    return result
+
+
+def check_merge_ticket(user: User, source_id: int, target_id: int) -> Ticket:
+    """Merge ``source`` into ``target``: its messages move over, the source is closed and points there."""
+    if source_id == target_id:
+        raise ValidationFailed("A ticket cannot be merged into itself.", field="target")
+    with transaction.atomic():
+        # Lock in id order so two opposite merges cannot deadlock.
+        first, second = sorted((source_id, target_id))
+        locked = {
+            first: access_ticket(user, first, for_update=True),
+            second: access_ticket(user, second, for_update=True),
+        }
+        source, target = locked[source_id], locked[target_id]
+        if source.merged_into_id or target.merged_into_id:
+            raise ValidationFailed("One of these tickets is already merged.")
+        if target.status == Status.CLOSED:
+            raise ValidationFailed("A ticket cannot be merged into a closed ticket.", field="target")
+        moved = source.messages.update(ticket=target)
+        Attachment.objects.filter(ticket=source).update(ticket=target)
+        _write_message(
+            target,
+            kind=MessageKind.SYSTEM,
+            body_text=f"Ticket #{source.pk} was merged into this ticket ({moved} messages moved).",
+            body_html=text_to_html(
+                f"Ticket #{source.pk} was merged into this ticket ({moved} messages moved)."
+            ),
+            acting_user=user,
+        )
+        source.merged_into = target
+        fields = ["merged_into"]
+        old_status = source.status
+        if old_status != Status.CLOSED:
+            source.status = Status.CLOSED
+            source.closed_at = timezone.now()
+            fields += ["status", "closed_at"]
+            events.status_changed_event(
+                ticket=source, actor=user, old=old_status, new=Status.CLOSED, reason="merged"
+            )
+        events.merged_event(ticket=source, actor=user, into=target)
+        _bump(source, fields)
+        _bump(target, [])
+    return target
