@@ -1,0 +1,235 @@
+"""Reads for queues and lists: filters, scopes and keyset pagination, shared by the web UI and the API.
+
+Queues sort P1 → P4, then oldest waiting first, then id. Pagination is by keyset over
+(priority, waiting_since, id), so page 1,000 costs what page 1 costs; every sorted or
+filtered column is covered by an index on ``Ticket``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from relaydesk.accounts.models import User
+from relaydesk.core.errors import ValidationFailed
+from relaydesk.tickets.access import visible_tickets
+from relaydesk.tickets.models import OPEN_STATUSES, Channel, Priority, Status, Ticket
+
+MAX_PAGE_SIZE = 100
+
+
+class Scope:
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    TEAM = "team"
+    ALL = "all"
+
+
+@dataclass
+class TicketFilters:
+    """Validated queue filters. Empty lists mean "any"."""
+
+    scope: str = Scope.ALL
+    team_id: int | None = None
+    statuses: list[str] = field(default_factory=list)
+    priorities: list[int] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    team_ids: list[int] = field(default_factory=list)
+    assignee_ids: list[int] = field(default_factory=list)
+    unassigned: bool = False
+    tags: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    requester_id: int | None = None
+    organization_id: int | None = None
+    text: str = ""
+    include_closed: bool = False
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(
+            self.statuses
+            or self.priorities
+            or self.channels
+            or self.team_ids
+            or self.assignee_ids
+            or self.unassigned
+            or self.tags
+            or self.languages
+            or self.text
+            or self.requester_id
+            or self.organization_id
+        )
+
+
+def _ints(values: list[str], name: str, allowed: set[int] | None = None) -> list[int]:
+    result = []
+    for value in values:
+        if value == "":
+            continue
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValidationFailed(f"{name} must be a number, got {value!r}.", field=name) from None
+        if allowed is not None and number not in allowed:
+            raise ValidationFailed(f"{value!r} is not a valid {name}.", field=name)
+        result.append(number)
+    return result
+
+
+def _choices(values: list[str], name: str, allowed: list[str]) -> list[str]:
+    result = [v for v in values if v]
+    for value in result:
+        if value not in allowed:
+            raise ValidationFailed(f"{value!r} is not a valid {name}.", field=name)
+    return result
+
+
+def _first(values: list[int]) -> int | None:
+    return values[0] if values else None
+
+
+def parse_filters(params: Any, *, scope: str = Scope.ALL, team_id: int | None = None) -> TicketFilters:
+    """Build filters from a QueryDict-like object (``getlist``); bad values are a ValidationFailed."""
+
+    def getlist(name: str) -> list[str]:
+        values = params.getlist(name) if hasattr(params, "getlist") else params.get(name, [])
+        if isinstance(values, str):
+            values = [values]
+        # Accept both ?status=a&status=b and ?status=a,b
+        return [part.strip() for value in values for part in str(value).split(",")]
+
+    assignees = getlist("assignee")
+    unassigned = "none" in assignees
+    return TicketFilters(
+        scope=scope,
+        team_id=team_id,
+        statuses=_choices(getlist("status"), "status", Status.values),
+        priorities=_ints(getlist("priority"), "priority", set(Priority.values)),
+        channels=_choices(getlist("channel"), "channel", Channel.values),
+        team_ids=_ints(getlist("team"), "team"),
+        assignee_ids=_ints([a for a in assignees if a != "none"], "assignee"),
+        unassigned=unassigned,
+        tags=[t.lower() for t in getlist("tag") if t][:10],
+        languages=[lang for lang in getlist("language") if lang][:10],
+        requester_id=_first(_ints(getlist("requester"), "requester")),
+        organization_id=_first(_ints(getlist("organization"), "organization")),
+        text=" ".join(str(params.get("q", "") or "").split())[:200],
+        include_closed=str(params.get("closed", "")).lower() in {"1", "true", "yes", "on"},
+    )
+
+
+def filter_tickets(user: User, filters: TicketFilters) -> QuerySet[Ticket]:
+    """The tickets ``user`` may see that match ``filters``, in queue order."""
+    queryset = visible_tickets(user)
+    if filters.scope == Scope.MINE:
+        queryset = queryset.filter(assignee=user)
+    elif filters.scope == Scope.UNASSIGNED:
+        queryset = queryset.filter(assignee__isnull=True)
+        if not user.sees_all_tickets:
+            queryset = queryset.filter(team__in=user.teams.values("id"))
+    elif filters.scope == Scope.TEAM and filters.team_id is not None:
+        queryset = queryset.filter(team_id=filters.team_id)
+
+    if filters.statuses:
+        queryset = queryset.filter(status__in=filters.statuses)
+    elif not filters.include_closed:
+        queryset = queryset.filter(status__in=OPEN_STATUSES)
+    if filters.priorities:
+        queryset = queryset.filter(priority__in=filters.priorities)
+    if filters.channels:
+        queryset = queryset.filter(channel__in=filters.channels)
+    if filters.team_ids:
+        queryset = queryset.filter(team_id__in=filters.team_ids)
+    if filters.assignee_ids or filters.unassigned:
+        condition = Q(assignee_id__in=filters.assignee_ids)
+        if filters.unassigned:
+            condition |= Q(assignee__isnull=True)
+        queryset = queryset.filter(condition)
+    for tag in filters.tags:
+        queryset = queryset.filter(tags__name=tag)
+    if filters.languages:
+        queryset = queryset.filter(language__in=filters.languages)
+    if filters.requester_id:
+        queryset = queryset.filter(requester_id=filters.requester_id)
+    if filters.organization_id:
+        queryset = queryset.filter(organization_id=filters.organization_id)
+    if filters.text:
+        text = filters.text.lstrip("#")
+        if text.isdigit():
+            queryset = queryset.filter(Q(pk=int(text)) | Q(subject__icontains=filters.text))
+        else:
+            queryset = queryset.filter(subject__icontains=filters.text)
+    return queryset.order_by("priority", "waiting_since", "id")
+
+
+# --- keyset pagination --------------------------------------------------------------------
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    raw = json.dumps([ticket.priority, ticket.waiting_since.isoformat(), ticket.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        priority, waiting_since, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
+        when = parse_datetime(waiting_since)
+        if when is None or not isinstance(priority, int) or not isinstance(ticket_id, int):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "The cursor is not valid; start again from the first page.", field="cursor"
+        ) from None
+    return priority, when, ticket_id
+
+
+@dataclass
+class Page:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def paginate(queryset: QuerySet[Ticket], *, cursor: str | None, limit: int) -> Page:
+    """One page in queue order after ``cursor``; ``queryset`` must be ordered by filter_tickets."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    if cursor:
+        priority, waiting_since, ticket_id = decode_cursor(cursor)
+        queryset = queryset.filter(
+            Q(priority__gt=priority)
+            | Q(priority=priority, waiting_since__gt=waiting_since)
+            | Q(priority=priority, waiting_since=waiting_since, id__gt=ticket_id)
+        )
+    rows = list(queryset[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more and rows else None)
+
+
+def queue_page(user: User, filters: TicketFilters, *, cursor: str | None = None, limit: int = 50) -> Page:
+    """A page of a queue with what list rows show loaded in the same query (no N+1)."""
+    queryset = filter_tickets(user, filters).select_related("requester", "assignee", "team", "organization")
+    return paginate(queryset, cursor=cursor, limit=limit)
+
+
+def requester_other_tickets(user: User, ticket: Ticket, limit: int = 10) -> list[Ticket]:
+    return list(
+        visible_tickets(user)
+        .filter(requester_id=ticket.requester_id)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at")[:limit]
+    )
+
+
+def queue_counts(user: User) -> dict[str, int]:
+    """Counts for the navigation: my open tickets and unassigned in my teams."""
+    mine = visible_tickets(user).filter(assignee=user, status__in=OPEN_STATUSES).count()
+    unassigned = filter_tickets(user, TicketFilters(scope=Scope.UNASSIGNED)).count()
+    return {"mine": mine, "unassigned": unassigned}
