@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
+    # Before allauth so our templates override its defaults.
+    "relaydesk.web",
     "allauth",
     "allauth.account",
     "relaydesk.core",
@@ -53,7 +55,6 @@ INSTALLED_APPS = [
     "relaydesk.customers",
     "relaydesk.tickets",
     "relaydesk.notifications",
-    "relaydesk.web",
 ]
 
 MIDDLEWARE = [
