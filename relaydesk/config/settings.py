@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "relaydesk.web",
     "allauth",
     "allauth.account",
+    "ninja",
     "relaydesk.core",
     "relaydesk.accounts",
     "relaydesk.customers",
@@ -182,6 +183,7 @@ USE_TZ = True
 # --- static and uploads ---------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every start when it is missing
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

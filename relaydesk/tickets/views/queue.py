@@ -1,0 +1,220 @@
+"""Queues: My tickets, Unassigned, a team's queue, All open, saved views and search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import prefetch_related_objects
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from relaydesk.accounts.models import Team
+from relaydesk.core.errors import RelaydeskError, ValidationFailed
+from relaydesk.tickets.actions import UNSET, check_bulk_change
+from relaydesk.tickets.forms import staff_choices
+from relaydesk.tickets.models import Channel, Priority, SavedView, Status, Tag
+from relaydesk.tickets.queries import Scope, TicketFilters, parse_filters, queue_page
+from relaydesk.web.htmx import acting_user, is_htmx, staff_required
+
+PAGE_SIZE = 50
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español"), ("pt", "Português"),
+             ("it", "Italiano"), ("nl", "Nederlands"), ("ja", "日本語"), ("zh", "中文")]  # fmt: skip
+
+
+def _render_queue(
+    request: HttpRequest,
+    *,
+    scope: str,
+    title: str,
+    nav_active: str,
+    team: Team | None = None,
+    saved_view: SavedView | None = None,
+    empty_text: str = "",
+) -> HttpResponse:
+    user = acting_user(request)
+    params: Any = request.GET
+    if saved_view is not None and not any(k for k in request.GET if k != "cursor"):
+        params = QueryDict(saved_view.query)
+    error = ""
+    try:
+        filters = parse_filters(params, scope=scope, team_id=team.pk if team else None)
+    except ValidationFailed as exc:
+        error = exc.message
+        filters = TicketFilters(scope=scope, team_id=team.pk if team else None)
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = queue_page(user, filters, cursor=cursor, limit=PAGE_SIZE)
+    except ValidationFailed as exc:
+        error, cursor = " ".join(filter(None, [error, exc.message])), None
+        page = queue_page(user, filters, limit=PAGE_SIZE)
+    prefetch_related_objects(page.tickets, "tags")
+    query_without_cursor = params.copy()
+    query_without_cursor.pop("cursor", None)
+    context = {
+        "title": title,
+        "nav_active": nav_active,
+        "nav_team_id": team.pk if team else None,
+        "nav_view_id": saved_view.pk if saved_view else None,
+        "saved_view": saved_view,
+        "team": team,
+        "page": page,
+        "filters": filters,
+        "error": error,
+        "empty_text": empty_text,
+        "query": query_without_cursor.urlencode(),
+        "search_text": filters.text,
+        "options": {
+            "statuses": Status.choices,
+            "priorities": Priority.choices,
+            "channels": Channel.choices,
+            "teams": Team.objects.filter(is_active=True).only("id", "name"),
+            "agents": staff_choices().only("id", "full_name"),
+            "tags": Tag.objects.only("name")[:200],
+            "languages": LANGUAGES,
+        },
+    }
+    if is_htmx(request) and cursor:
+        return render(request, "tickets/_queue_rows.html", context)
+    if is_htmx(request) and request.headers.get("HX-Target") == "queue-list":
+        return render(request, "tickets/_queue_list.html", context)
+    return render(request, "tickets/queue.html", context)
+
+
+@staff_required
+def my_tickets(request: HttpRequest) -> HttpResponse:
+    return _render_queue(
+        request,
+        scope=Scope.MINE,
+        title=_("My tickets"),
+        nav_active="mine",
+        empty_text=_("Nothing assigned to you is open — nice work. Pick one from Unassigned."),
+    )
+
+
+@staff_required
+def unassigned(request: HttpRequest) -> HttpResponse:
+    return _render_queue(
+        request,
+        scope=Scope.UNASSIGNED,
+        title=_("Unassigned"),
+        nav_active="unassigned",
+        empty_text=_("No tickets waiting for an owner."),
+    )
+
+
+@staff_required
+def all_open(request: HttpRequest) -> HttpResponse:
+    if not acting_user(request).sees_all_tickets:
+        raise Http404
+    return _render_queue(request, scope=Scope.ALL, title=_("All open tickets"), nav_active="all")
+
+
+@staff_required
+def team_queue(request: HttpRequest, team_id: int) -> HttpResponse:
+    user = acting_user(request)
+    teams = Team.objects.all() if user.sees_all_tickets else user.teams.all()
+    team = get_object_or_404(teams, pk=team_id)
+    return _render_queue(
+        request,
+        scope=Scope.TEAM,
+        title=team.name,
+        nav_active="team",
+        team=team,
+        empty_text=_("This team's queue is empty."),
+    )
+
+
+@staff_required
+def saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    user = acting_user(request)
+    view = get_object_or_404(
+        SavedView.objects.filter(owner=user) | SavedView.objects.filter(is_shared=True), pk=view_id
+    )
+    return _render_queue(request, scope=Scope.ALL, title=view.name, nav_active="view", saved_view=view)
+
+
+@staff_required
+def search(request: HttpRequest) -> HttpResponse:
+    params = request.GET.copy()
+    params["closed"] = "1"  # search looks through closed tickets too
+    request.GET = params  # type: ignore[assignment]
+    return _render_queue(
+        request,
+        scope=Scope.ALL,
+        title=_("Search"),
+        nav_active="search",
+        empty_text=_("No ticket matches. Try fewer words or a ticket number like #1042."),
+    )
+
+
+@staff_required
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    name = " ".join(request.POST.get("name", "").split())[:100]
+    query = request.POST.get("query", "")[:1000]
+    back = request.POST.get("back") or "/"
+    if not name:
+        messages.error(request, _("Give the view a name."))
+        return redirect(back if back.startswith("/") else "/")
+    view, _created = SavedView.objects.update_or_create(
+        owner=user, name=name, defaults={"query": query, "is_shared": request.POST.get("shared") == "on"}
+    )
+    messages.success(request, _("Saved view “%(name)s”.") % {"name": view.name})
+    return redirect("tickets:saved_view", view.pk)
+
+
+@staff_required
+@require_POST
+def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    SavedView.objects.filter(owner=acting_user(request), pk=view_id).delete()
+    messages.success(request, _("Saved view deleted."))
+    return redirect("tickets:queue")
+
+
+@staff_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    back = request.POST.get("back", "/")
+    back = back if back.startswith("/") and not back.startswith("//") else "/"
+    try:
+        ids = [int(value) for value in request.POST.getlist("ticket")]
+    except ValueError:
+        ids = []
+    if not ids:
+        messages.error(request, _("Select at least one ticket."))
+        return redirect(back)
+    changes: dict[str, Any] = {}
+    assignee = request.POST.get("assignee", "")
+    if assignee == "me":
+        changes["assignee"] = user
+    elif assignee == "none":
+        changes["assignee"] = None
+    elif assignee.isdigit():
+        changes["assignee"] = staff_choices().filter(pk=int(assignee)).first() or UNSET
+    if request.POST.get("status") in Status.values:
+        changes["status"] = request.POST["status"]
+    if request.POST.get("priority", "").isdigit():
+        changes["priority"] = int(request.POST["priority"])
+    if request.POST.get("add_tag", "").strip():
+        changes["add_tags"] = [request.POST["add_tag"]]
+    changes = {k: v for k, v in changes.items() if v is not UNSET}
+    if not changes:
+        messages.error(request, _("Choose what to change."))
+        return redirect(back)
+    try:
+        result = check_bulk_change(user, ids, **changes)
+    except RelaydeskError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    if result.changed:
+        messages.success(request, _("Updated %(count)d tickets.") % {"count": len(result.changed)})
+    for ticket_id, reason in list(result.failed.items())[:5]:
+        messages.error(request, f"#{ticket_id}: {reason}")
+    if not result.changed and not result.failed:
+        messages.info(request, _("Nothing to change: the tickets already had those values."))
+    return redirect(back)

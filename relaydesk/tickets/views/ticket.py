@@ -1,0 +1,215 @@
+"""The ticket page: conversation, composer, properties, customer, timeline; and its htmx actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from relaydesk.accounts.models import User
+from relaydesk.core.errors import NotFound, RelaydeskError
+from relaydesk.tickets.access import access_ticket
+from relaydesk.tickets.actions import (
+    NewAttachment,
+    check_add_message,
+    check_change_ticket,
+    check_merge_ticket,
+)
+from relaydesk.tickets.forms import ComposerForm, TicketPropertiesForm
+from relaydesk.tickets.models import Attachment, Status, Ticket
+from relaydesk.tickets.queries import requester_other_tickets
+from relaydesk.tickets.timeline import describe_event
+from relaydesk.web.htmx import acting_user, is_htmx, staff_required
+
+TIMELINE_LIMIT = 200
+
+
+def _load(user: User, ticket_id: int) -> Ticket:
+    try:
+        return access_ticket(user, ticket_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _properties_form(ticket: Ticket, data: Any = None) -> TicketPropertiesForm:
+    initial = {
+        "version": ticket.version,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "assignee": ticket.assignee_id,
+        "team": ticket.team_id,
+        "level": ticket.level,
+        "tags": ", ".join(tag.name for tag in ticket.tags.all()),
+        "category": ticket.category_id,
+        "product": ticket.product_id,
+    }
+    return TicketPropertiesForm(data, initial=initial)
+
+
+def _context(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    props_form: TicketPropertiesForm | None = None,
+    composer: ComposerForm | None = None,
+    composer_mode: str = "reply",
+    props_error: str = "",
+    composer_error: str = "",
+) -> dict[str, Any]:
+    user = acting_user(request)
+    thread = ticket.messages.select_related("author_user", "author_contact").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size"))
+    )
+    events = list(ticket.events.select_related("actor").order_by("-created_at", "-id")[:TIMELINE_LIMIT])
+    return {
+        "ticket": ticket,
+        "thread": thread,
+        "timeline": [(event, describe_event(event)) for event in events],
+        "props_form": props_form or _properties_form(ticket),
+        "props_error": props_error,
+        "composer": composer or ComposerForm(),
+        "composer_mode": composer_mode,
+        "composer_error": composer_error,
+        "requester_emails": list(ticket.requester.emails.all()),
+        "other_tickets": requester_other_tickets(user, ticket),
+        "nav_active": "ticket",
+        "statuses": Status,
+    }
+
+
+def _respond(request: HttpRequest, ticket: Ticket, *, status: int = 200, **extra: Any) -> HttpResponse:
+    # Re-read the ticket so the page shows the saved state (new version, new status).
+    fresh = _load(acting_user(request), ticket.pk)
+    context = _context(request, fresh, **extra)
+    template = "tickets/_ticket_page.html" if is_htmx(request) else "tickets/ticket.html"
+    return render(request, template, context, status=status)
+
+
+@staff_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _load(acting_user(request), ticket_id)
+    return render(request, "tickets/ticket.html", _context(request, ticket))
+
+
+@staff_required
+@require_POST
+def ticket_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    user = acting_user(request)
+    ticket = _load(user, ticket_id)
+    form = _properties_form(ticket, request.POST)
+    if not form.is_valid():
+        return _respond(
+            request, ticket, status=422, props_form=form, props_error=_("Check the highlighted fields.")
+        )
+    data = form.cleaned_data
+    try:
+        check_change_ticket(
+            user,
+            ticket.pk,
+            expected_version=data["version"],
+            status=data["status"],
+            priority=data["priority"],
+            assignee=data["assignee"],
+            team=data["team"],
+            level=data["level"],
+            tags=data["tags"],
+            category=data["category"],
+            product=data["product"],
+        )
+    except RelaydeskError as exc:
+        return _respond(request, ticket, status=exc.status_code, props_form=form, props_error=exc.message)
+    messages.success(request, _("Ticket #%(number)d saved.") % {"number": ticket.pk})
+    return _respond(request, ticket)
+
+
+def _quick_change(request: HttpRequest, ticket_id: int, **changes: Any) -> HttpResponse:
+    user = acting_user(request)
+    ticket = _load(user, ticket_id)
+    version = request.POST.get("version")
+    try:
+        check_change_ticket(
+            user,
+            ticket.pk,
+            expected_version=int(version) if version and version.isdigit() else None,
+            **changes,
+        )
+    except RelaydeskError as exc:
+        return _respond(request, ticket, status=exc.status_code, props_error=exc.message)
+    return _respond(request, ticket)
+
+
+@staff_required
+@require_POST
+def assign_to_me(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _quick_change(request, ticket_id, assignee=acting_user(request))
+
+
+@staff_required
+@require_POST
+def resolve(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _quick_change(request, ticket_id, status=Status.RESOLVED)
+
+
+@staff_required
+@require_POST
+def add_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    user = acting_user(request)
+    ticket = _load(user, ticket_id)
+    form = ComposerForm(request.POST)
+    mode = request.POST.get("kind") if request.POST.get("kind") in ("reply", "note") else "reply"
+    if not form.is_valid():
+        return _respond(
+            request,
+            ticket,
+            status=422,
+            composer=form,
+            composer_mode=mode,
+            composer_error=_("Write something before sending."),
+        )
+    attachments = [
+        NewAttachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
+        for f in request.FILES.getlist("attachments")[:10]
+    ]
+    try:
+        check_add_message(
+            user,
+            ticket.pk,
+            kind=form.cleaned_data["kind"],
+            body_text=form.cleaned_data["body"],
+            attachments=attachments,
+            new_status=form.cleaned_data["then_status"] or None,
+        )
+    except RelaydeskError as exc:
+        return _respond(
+            request,
+            ticket,
+            status=exc.status_code,
+            composer=form,
+            composer_mode=mode,
+            composer_error=exc.message,
+        )
+    sent = _("Reply sent.") if form.cleaned_data["kind"] == "reply" else _("Internal note added.")
+    messages.success(request, sent)
+    return _respond(request, ticket, composer_mode=mode)
+
+
+@staff_required
+@require_POST
+def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    user = acting_user(request)
+    target = request.POST.get("target", "").strip().lstrip("#")
+    if not target.isdigit():
+        messages.error(request, _("Give the number of the ticket to merge into."))
+        return redirect("tickets:detail", ticket_id)
+    try:
+        merged_into = check_merge_ticket(user, ticket_id, int(target))
+    except RelaydeskError as exc:
+        messages.error(request, exc.message)
+        return redirect("tickets:detail", ticket_id)
+    messages.success(request, _("Merged #%(a)d into #%(b)d.") % {"a": ticket_id, "b": merged_into.pk})
+    return redirect("tickets:detail", merged_into.pk)
