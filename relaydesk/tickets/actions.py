@@ -273,6 +273,8 @@ def _write_message(
     author_contact: Contact | None = None,
     attachments: Sequence[NewAttachment] = (),
 ) -> Message:
+    if not body_html:
+        body_html = text_to_html(body_text)
     directions: dict[str, str] = {
         MessageKind.CUSTOMER: Direction.INBOUND,
         MessageKind.REPLY: Direction.OUTBOUND,

@@ -12,11 +12,12 @@ from typing import Annotated, Any, Literal
 from django.db import transaction
 from django.db.models import QuerySet, prefetch_related_objects
 from django.http import FileResponse, HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
 from relaydesk.accounts.models import Team, User
 from relaydesk.api.auth import acting_user
+from relaydesk.api.errors import fields_renamed
 from relaydesk.api.pagination import timeline_page
 from relaydesk.api.schemas import (
     READ_ERRORS,
@@ -57,6 +58,16 @@ LevelName = Literal["l1", "l2", "specialist"]
 PriorityNumber = Annotated[int, Field(ge=1, le=4, description="1 urgent outage … 4 low")]
 CallSeconds = Annotated[int, Field(ge=0, le=24 * 3600)]
 Tags = Annotated[list[TagName], Field(max_length=20)]
+
+
+# The body's names for the fields actions name after the model.
+BODY_FIELD_NAMES = {
+    "team": "team_id",
+    "assignee": "assignee_id",
+    "category": "category_id",
+    "product": "product_id",
+    "call_duration": "call_duration_seconds",
+}
 
 
 # --- output -------------------------------------------------------------------------------
@@ -328,11 +339,11 @@ def list_tickets(request: HttpRequest, params: Query[TicketListParams]) -> dict[
 
 
 @router.post("/tickets", response={201: TicketOut, **WRITE_ERRORS})
-def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, Ticket]:
+def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticket]:
     """Open a ticket on a customer's behalf, with its first message."""
     user = acting_user(request)
     # One transaction: a contact found-or-created for a ticket that is then refused is rolled back.
-    with transaction.atomic():
+    with fields_renamed(BODY_FIELD_NAMES), transaction.atomic():
         ticket = check_create_ticket(
             user,
             subject=payload.subject,
@@ -349,7 +360,7 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> tuple[int, T
             product=_product(payload.product_id) if payload.product_id is not None else None,
             call_duration_seconds=payload.call_duration_seconds,
         )
-    return 201, _ticket_for_output(ticket.pk)
+    return Status(201, _ticket_for_output(ticket.pk))
 
 
 @router.get("/tickets/{number}", response={200: TicketOut, **READ_ERRORS})
@@ -372,7 +383,8 @@ def change_ticket(request: HttpRequest, number: Id, payload: TicketPatchIn) -> T
             changes[name.removesuffix("_id")] = None if value is None else resolve(value)
     for name in ("status", "priority", "level", "tags", "add_tags", "remove_tags", "subject", "language"):
         changes[name] = getattr(payload, name) if name in sent else UNSET
-    ticket, _changed = check_change_ticket(user, number, expected_version=payload.version, **changes)
+    with fields_renamed(BODY_FIELD_NAMES):
+        ticket, _changed = check_change_ticket(user, number, expected_version=payload.version, **changes)
     return _ticket_for_output(ticket.pk)
 
 
@@ -386,7 +398,7 @@ def list_messages(request: HttpRequest, number: Id, params: Query[PageParams]) -
 
 
 @router.post("/tickets/{number}/messages", response={201: MessageOut, **WRITE_ERRORS})
-def add_message(request: HttpRequest, number: Id, payload: MessageCreateIn) -> tuple[int, Message]:
+def add_message(request: HttpRequest, number: Id, payload: MessageCreateIn) -> Status[Message]:
     """A public reply (sent to the customer) or an internal note, optionally changing the status."""
     message = check_add_message(
         acting_user(request),
@@ -401,7 +413,7 @@ def add_message(request: HttpRequest, number: Id, payload: MessageCreateIn) -> t
         .prefetch_related("attachments")
         .get(pk=message.pk)
     )
-    return 201, loaded
+    return Status(201, loaded)
 
 
 @router.get("/attachments/{attachment_id}", response=READ_ERRORS)

@@ -32,11 +32,17 @@ class TicketPropertiesForm(forms.Form):
     assignee = forms.ModelChoiceField(
         label=_("Assignee"), queryset=User.objects.none(), required=False, empty_label=_("— Unassigned —")
     )
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("— No team —")
+    )
     level = forms.ChoiceField(label=_("Level"), choices=Level.choices)
     tags = TagsField(label=_("Tags"), required=False, help_text=_("Comma-separated"))
-    category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.none(), required=False)
-    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.none(), required=False, empty_label=_("— None —")
+    )
+    product = forms.ModelChoiceField(
+        label=_("Product"), queryset=Product.objects.none(), required=False, empty_label=_("— None —")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,7 +104,9 @@ class CreateTicketForm(forms.Form):
         label=_("Call duration"), required=False, help_text=_("minutes:seconds, e.g. 12:30")
     )
     priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int, initial=3)
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("— Your team —")
+    )
     assignee = forms.ModelChoiceField(
         label=_("Assignee"), queryset=User.objects.none(), required=False, empty_label=_("— Unassigned —")
     )

@@ -15,6 +15,15 @@ def _label(choices: Any, value: str | int) -> str:
         return str(value) or "—"
 
 
+def event_actor(event: TicketEvent) -> str:
+    """Who did it: the agent, the customer for their own messages, else Relaydesk itself."""
+    if event.actor is not None:
+        return event.actor.full_name
+    if event.kind == EventKind.MESSAGE and event.new_value == MessageKind.CUSTOMER:
+        return "Customer"
+    return "Relaydesk"
+
+
 def describe_event(event: TicketEvent) -> str:
     kind = event.kind
     if kind == EventKind.CREATED:
@@ -46,7 +55,7 @@ def describe_event(event: TicketEvent) -> str:
         return "; ".join(parts) or "changed tags"
     if kind == EventKind.MESSAGE:
         sentences: dict[str, str] = {
-            MessageKind.CUSTOMER: "customer wrote",
+            MessageKind.CUSTOMER: "wrote",
             MessageKind.REPLY: "replied to the customer",
             MessageKind.NOTE: "added an internal note",
             MessageKind.SYSTEM: "system message",

@@ -23,7 +23,7 @@ from relaydesk.tickets.actions import (
 from relaydesk.tickets.forms import ComposerForm, TicketPropertiesForm
 from relaydesk.tickets.models import Attachment, Status, Ticket
 from relaydesk.tickets.queries import requester_other_tickets
-from relaydesk.tickets.timeline import describe_event
+from relaydesk.tickets.timeline import describe_event, event_actor
 from relaydesk.web.htmx import acting_user, is_htmx, staff_required
 
 TIMELINE_LIMIT = 200
@@ -69,7 +69,7 @@ def _context(
     return {
         "ticket": ticket,
         "thread": thread,
-        "timeline": [(event, describe_event(event)) for event in events],
+        "timeline": [(event, event_actor(event), describe_event(event)) for event in events],
         "props_form": props_form or _properties_form(ticket),
         "props_error": props_error,
         "composer": composer or ComposerForm(),
