@@ -34,7 +34,8 @@ MAX_EMAILS = 20
 MAX_EMAIL_LENGTH = 254
 MAX_PHONE_LENGTH = 40
 MAX_NOTES_LENGTH = 10_000
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$", re.IGNORECASE)
+# At most ten characters, as the column.
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,6})?$", re.IGNORECASE)
 DOMAIN_RE = re.compile(r"^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
