@@ -29,12 +29,10 @@ def test_forged_tokens_are_unauthorized(world, token):
     assert_error(ApiClient(token).get("/tickets"), 401, "unauthorized")
 
 
-def test_right_prefix_wrong_secret_is_unauthorized(world):
-    real = token_for(world.alice)
-    prefix = real.rsplit("_", 1)[0] if real.count("_") >= 2 else real[:15]
+def test_real_prefix_with_a_wrong_secret_is_unauthorized(world):
+    real = token_for(world.alice)  # rd_<12 hex prefix>_<secret>
     forged = real[: len("rd_") + 12] + "_" + "A" * 43
     assert forged != real
-    assert prefix
     assert_error(ApiClient(forged).get("/tickets"), 401, "unauthorized")
 
 
