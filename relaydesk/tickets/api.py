@@ -66,7 +66,6 @@ BODY_FIELD_NAMES = {
     "assignee": "assignee_id",
     "category": "category_id",
     "product": "product_id",
-    "call_duration": "call_duration_seconds",
 }
 
 

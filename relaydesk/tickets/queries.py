@@ -182,7 +182,12 @@ def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         priority, waiting_since, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
         when = parse_datetime(waiting_since)
-        if when is None or not isinstance(priority, int) or not isinstance(ticket_id, int):
+        if (
+            when is None
+            or when.tzinfo is None
+            or not isinstance(priority, int)
+            or not isinstance(ticket_id, int)
+        ):
             raise ValueError
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationFailed(

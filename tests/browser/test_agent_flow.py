@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from relaydesk.notifications.models import Notification, NotificationKind
 from relaydesk.tickets.models import MessageKind, Status, Ticket
 
 pytestmark = pytest.mark.browser
@@ -47,6 +48,8 @@ def test_sign_in_queue_reply_note_resolve(browser, live_server, world, screensho
     assert "note-mode" in (page.locator(".composer").get_attribute("class") or "")
     assert page.get_by_role("button", name="Send reply").is_hidden()
     page.locator("#composer-body").fill("Payments provider confirms an incident on their side.")
+    page.get_by_label("Mention a colleague").select_option(label="Sam Supervisor")
+    assert page.locator("#composer-body").input_value().endswith("side. @sam ")
     page.get_by_role("button", name="Add internal note").click()
     page.locator(".msg.note").wait_for()
     page.screenshot(path=str(screenshot_dir / "ticket-desktop.png"), full_page=True)
@@ -63,6 +66,7 @@ def test_sign_in_queue_reply_note_resolve(browser, live_server, world, screensho
         MessageKind.REPLY,
         MessageKind.NOTE,
     ]
+    assert Notification.objects.filter(recipient=world.sam, kind=NotificationKind.MENTION).count() == 1
     context.close()
 
 

@@ -50,9 +50,10 @@ def create_ticket(request: HttpRequest) -> HttpResponse:
                         attachments=attachments,
                     )
             except RelaydeskError as exc:
-                field = exc.field if exc.field in form.fields else None
-                if exc.field == "emails":
-                    field = "new_email"
+                form_field = {"emails": "new_email", "call_duration_seconds": "call_duration"}.get(
+                    exc.field or "", exc.field
+                )
+                field = form_field if form_field in form.fields else None
                 form.add_error(field, exc.message)
             else:
                 return redirect("tickets:detail", ticket.pk)

@@ -19,6 +19,7 @@ from relaydesk.tickets.actions import (
     check_add_message,
     check_change_ticket,
     check_merge_ticket,
+    mention_handle,
 )
 from relaydesk.tickets.forms import ComposerForm, TicketPropertiesForm
 from relaydesk.tickets.models import Attachment, Status, Ticket
@@ -79,6 +80,10 @@ def _context(
         "other_tickets": requester_other_tickets(user, ticket),
         "nav_active": "ticket",
         "statuses": Status,
+        "mentionable": [
+            {"handle": mention_handle(person), "name": person.full_name}
+            for person in User.objects.filter(is_active=True).exclude(pk=user.pk).only("email", "full_name")
+        ],
     }
 
 
