@@ -1,3 +1,14 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from relaydesk.accounts.views import invitations, profile
+
+app_name = "accounts"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("profile/", profile.profile, name="profile"),
+    path("profile/details/", profile.update_details, name="profile_details"),
+    path("profile/notifications/", profile.update_notifications, name="profile_notifications"),
+    path("profile/tokens/", profile.create_token, name="token_create"),
+    path("profile/tokens/<int:token_id>/revoke/", profile.revoke_token, name="token_revoke"),
+    path("invite/<str:token>/", invitations.accept_invitation, name="accept_invitation"),
+]

@@ -1,0 +1,93 @@
+"""The notifications screen and the header bell (polled by htmx every 30 s)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from relaydesk.notifications.actions import do_mark_read
+from relaydesk.notifications.models import Notification
+from relaydesk.web.htmx import acting_user, staff_required
+
+PAGE_SIZE = 30
+
+
+@require_GET
+@staff_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """Newest first, keyset-paginated by (created_at, id); ``?unread=1`` shows unread only."""
+    user = acting_user(request)
+    unread_only = request.GET.get("unread") == "1"
+    queryset = Notification.objects.filter(recipient=user).select_related("actor")
+    if unread_only:
+        queryset = queryset.filter(read_at__isnull=True)
+    before = request.GET.get("before", "")
+    anchor = (
+        Notification.objects.filter(recipient=user, pk=int(before)).values_list("created_at", "pk").first()
+        if before.isdigit()
+        else None
+    )
+    if anchor is not None:
+        created_at, pk = anchor
+        queryset = queryset.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+    rows = list(queryset.order_by("-created_at", "-id")[: PAGE_SIZE + 1])
+    older = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        params = request.GET.copy()
+        params["before"] = str(rows[-1].pk)
+        older = params.urlencode()
+    return render(
+        request,
+        "notifications/list.html",
+        {
+            "nav_active": "notifications",
+            "notifications": rows,
+            "unread_only": unread_only,
+            "older_query": older,
+            "is_later_page": anchor is not None,
+        },
+    )
+
+
+@require_GET
+@staff_required
+def open_notification(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one notification read and go to its ticket (or back to the list if it has none)."""
+    user = acting_user(request)
+    notification = Notification.objects.filter(recipient=user, pk=notification_id).first()
+    if notification is None:
+        messages.error(request, _("That notification no longer exists."))
+        return redirect("notifications:list")
+    do_mark_read(user=user, notification_ids=[notification.pk])
+    if notification.ticket_id:
+        return redirect("tickets:detail", notification.ticket_id)
+    return redirect("notifications:list")
+
+
+@require_POST
+@staff_required
+def mark_all_read(request: HttpRequest) -> HttpResponse:
+    changed = do_mark_read(user=acting_user(request))
+    if changed:
+        messages.success(
+            request,
+            ngettext("%(count)d notification marked read.", "%(count)d notifications marked read.", changed)
+            % {"count": changed},
+        )
+    return redirect(reverse("notifications:list"))
+
+
+@require_GET
+@staff_required
+def bell(request: HttpRequest) -> HttpResponse:
+    """Just the bell link with the unread count, for the header's htmx poll (outerHTML swap)."""
+    response = render(request, "notifications/_bell.html")
+    response["Cache-Control"] = "no-store"
+    return response
