@@ -53,6 +53,20 @@
     });
   }
   document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-mention]") && event.target.value) {
+      var area = event.target.closest(".composer").querySelector("textarea");
+      var at = area.selectionStart || area.value.length;
+      var insert = (at > 0 && !/\s/.test(area.value[at - 1]) ? " " : "") + "@" + event.target.value + " ";
+      area.value = area.value.slice(0, at) + insert + area.value.slice(at);
+      area.focus();
+      area.selectionStart = area.selectionEnd = at + insert.length;
+      event.target.value = "";
+    }
+    if (event.target.matches("[data-attach]")) {
+      var names = Array.prototype.map.call(event.target.files, function (f) { return f.name; }).join(", ");
+      var label = event.target.closest(".composer-foot").querySelector("[data-attached-names]");
+      if (label) label.textContent = names;
+    }
     if (event.target.matches("input[name=ticket]")) updateBulkBar();
     if (event.target.matches("[data-select-all]")) {
       document.querySelectorAll("input[name=ticket]").forEach(function (box) { box.checked = event.target.checked; });
