@@ -25,7 +25,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from relaydesk.accounts.models import Invitation, Level, Role, Team, User
+from relaydesk.accounts.models import Availability, Invitation, Level, Role, Team, User
 from relaydesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from relaydesk.core.jobs import enqueue_on_commit
 
@@ -573,3 +573,17 @@ def check_update_team(
                 f"There is already a team called {fields['name']}.", field="name"
             ) from None
     return team
+
+
+# --- availability -------------------------------------------------------------------------
+
+
+def do_set_availability(user: User, *, availability: str) -> User:
+    """Available / on a break / offline, as the person says it. Idempotent."""
+    if availability not in Availability.values:
+        raise ValidationFailed(f"Unknown availability {availability!r}.", field="availability")
+    if user.availability != availability:
+        user.availability = availability
+        user.availability_changed_at = timezone.now()
+        user.save(update_fields=["availability", "availability_changed_at"])
+    return user

@@ -41,6 +41,12 @@ class Level(models.TextChoices):
     SPECIALIST = "specialist", _("Specialist")
 
 
+class Availability(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    BREAK = "break", _("On a break")
+    OFFLINE = "offline", _("Offline")
+
+
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     region = models.CharField(_("region"), max_length=100, blank=True)
@@ -94,6 +100,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("languages"), default=list, blank=True, help_text=_("ISO codes, e.g. en, de")
     )
     skills = models.JSONField(_("skills"), default=list, blank=True)
+    # Whether this person is taking work right now; routing (follow the sun) reads it.
+    availability = models.CharField(
+        _("availability"), max_length=20, choices=Availability.choices, default=Availability.OFFLINE
+    )
+    availability_changed_at = models.DateTimeField(null=True, blank=True)
     capacity = models.PositiveSmallIntegerField(
         _("capacity"), default=8, help_text=_("Open conversations this person can hold at once")
     )
