@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 import random
+import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from relaydesk.demo.conversations import (
@@ -53,8 +55,8 @@ LETTER_CHANNELS = frozenset({Channel.EMAIL, Channel.WEB_FORM, Channel.PHONE, Cha
 LIVE_CHANNELS = frozenset({Channel.CHAT})
 AGENT_LOGGED_CHANNELS = frozenset({Channel.PHONE, Channel.WALK_IN})
 
-# Outcome by age: (age below, in hours) -> weights of the status the ticket has now.
-TargetTable = Sequence[tuple[float, dict[str, float]]]
+# Outcome by age: (age below, in hours, the statuses a ticket may have now, their cumulative weights).
+TargetTable = Sequence[tuple[float, tuple[str, ...], list[float]]]
 _TARGET_COLUMNS = (
     S.NEW,
     S.ASSIGNED,
@@ -67,7 +69,7 @@ _TARGET_COLUMNS = (
 
 
 def _targets(*rows: tuple[float, tuple[float, ...]]) -> TargetTable:
-    return tuple((below, dict(zip(_TARGET_COLUMNS, weights, strict=True))) for below, weights in rows)
+    return tuple((below, _TARGET_COLUMNS, list(accumulate(weights))) for below, weights in rows)
 
 
 # Resolved tickets close automatically after four days, hence no "resolved" beyond 96 hours.
@@ -171,9 +173,9 @@ def lognormal(rng: random.Random, median: float, sigma: float) -> float:
 
 
 def pick_target(rng: random.Random, age_hours: float, table: TargetTable) -> str:
-    for below, weights in table:
+    for below, statuses, cumulative_weights in table:
         if age_hours < below:
-            return rng.choices(list(weights), weights=list(weights.values()))[0]
+            return rng.choices(statuses, cum_weights=cumulative_weights)[0]
     raise AssertionError("the last row of a target table must cover every age")
 
 
@@ -240,6 +242,46 @@ class _Script:
             action(start + timedelta(seconds=offset * factor))
 
 
+# Template values drawn at random, only when a template of the ticket uses them.
+_DRAWS: dict[str, Callable[[random.Random, Customer, datetime], str]] = {
+    "invoice": lambda rng, _, at: f"INV-{at.year}-{rng.randint(10000, 99999)}",
+    "amount": lambda rng, customer, _: f"{CURRENCIES.get(customer.region, '$')}{rng.choice(AMOUNTS)}.00",
+    "card_last4": lambda rng, _, __: f"{rng.randint(0, 9999):04d}",
+    "seats": lambda rng, _, __: str(rng.choice((25, 40, 60, 120, 250, 400))),
+    "browser": lambda rng, _, __: rng.choice(BROWSERS),
+    "device": lambda rng, _, __: rng.choice(DEVICES),
+    "app_version": lambda rng, _, __: f"5.{rng.randint(10, 16)}.0",
+    "error_id": lambda rng, _, __: f"{rng.getrandbits(48):012x}",
+    "eng_ticket": lambda rng, _, __: f"ENG-{rng.randint(2000, 4999)}",
+    "endpoint": lambda rng, _, __: rng.choice(ENDPOINTS),
+    "report": lambda rng, _, __: rng.choice(REPORTS),
+    "count": lambda rng, _, __: str(rng.randint(12, 480)),
+}
+
+
+class _Variables(dict[str, str]):
+    """The values of one ticket's templates: ``str.format_map`` asks for them by name.
+
+    Drawing every random value for every ticket costs more than the rest of a short story,
+    so a value is drawn the first time a template needs it, then kept for the conversation.
+    """
+
+    def __init__(self, rng: random.Random, customer: Customer, at: datetime) -> None:
+        super().__init__(
+            first=customer.first,
+            last=customer.last,
+            org=customer.org_name or f"{customer.first} {customer.last}",
+            month=MONTHS[at.month - 1],
+            weekday=WEEKDAYS[(at - timedelta(days=1)).weekday()],
+            plan=PLANS.get(customer.tier, "Business"),
+        )
+        self._draw = (rng, customer, at)
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = _DRAWS[key](*self._draw)
+        return value
+
+
 @dataclass
 class _Words:
     """The texts of one ticket's conversation, in the customer's language where we have it."""
@@ -247,7 +289,7 @@ class _Words:
     issue: Issue
     phrases: Phrases
     local: LocalIssue | None
-    variables: dict[str, str]
+    variables: _Variables
     channel: str
 
     def fill(self, template: str) -> str:
@@ -308,9 +350,10 @@ class Plotter:
         self.tickets: list[TicketRow] = []
         # What each ticket is about (by object identity), so a follow-up talks about the same thing.
         self.issue_of: dict[int, Issue] = {}
-        self._issue_weights = [issue.weight for issue in ISSUES]
+        # Cumulative weights once, not per ticket: random.choices would redo the sums each call.
+        self._issue_weights = list(accumulate(issue.weight for issue in ISSUES))
         self._channels = list(CHANNEL_WEIGHTS)
-        self._channel_weights = list(CHANNEL_WEIGHTS.values())
+        self._channel_weights = list(accumulate(CHANNEL_WEIGHTS.values()))
         self._local_issues: dict[str, list[Issue]] = {
             language: [issue for issue in ISSUES if issue.key in phrases.issues]
             for language, phrases in PHRASES.items()
@@ -327,33 +370,12 @@ class Plotter:
                 candidates = [issue for issue in candidates if issue.escalation_rate > 0]
             return rng.choices(candidates, weights=[issue.weight for issue in candidates])[0]
         while True:
-            issue = rng.choices(ISSUES, weights=self._issue_weights)[0]
+            issue = rng.choices(ISSUES, cum_weights=self._issue_weights)[0]
             if target != S.PENDING_INTERNAL or issue.escalation_rate > 0:
                 return issue
 
-    def _variables(self, customer: Customer, issue: Issue, created_at: datetime) -> dict[str, str]:
-        rng = self.rng
-        yesterday = created_at - timedelta(days=1)
-        return {
-            "first": customer.first,
-            "last": customer.last,
-            "org": customer.org_name or f"{customer.first} {customer.last}",
-            "invoice": f"INV-{created_at.year}-{rng.randint(10000, 99999)}",
-            "amount": f"{CURRENCIES.get(customer.region, '$')}{rng.choice(AMOUNTS)}.00",
-            "month": MONTHS[created_at.month - 1],
-            "weekday": WEEKDAYS[yesterday.weekday()],
-            "card_last4": f"{rng.randint(0, 9999):04d}",
-            "plan": PLANS.get(customer.tier, "Business"),
-            "seats": str(rng.choice((25, 40, 60, 120, 250, 400))),
-            "browser": rng.choice(BROWSERS),
-            "device": rng.choice(DEVICES),
-            "app_version": f"5.{rng.randint(10, 16)}.0",
-            "error_id": f"{rng.getrandbits(48):012x}",
-            "eng_ticket": f"ENG-{rng.randint(2000, 4999)}",
-            "endpoint": rng.choice(ENDPOINTS),
-            "report": rng.choice(REPORTS),
-            "count": str(rng.randint(12, 480)),
-        }
+    def _variables(self, customer: Customer, created_at: datetime) -> _Variables:
+        return _Variables(self.rng, customer, created_at)
 
     def _team_for(self, customer: Customer, channel: str, language: str, created_at: datetime) -> int:
         # Live channels follow the sun: English calls and chats go to whoever is on shift now.
@@ -410,10 +432,10 @@ class Plotter:
         local = phrases.issues.get(issue.key)
         if local is None:
             language, phrases = "en", PHRASES["en"]
-        channel = channel or rng.choices(self._channels, weights=self._channel_weights)[0]
+        channel = channel or rng.choices(self._channels, cum_weights=self._channel_weights)[0]
         if channel == Channel.CHAT and target == S.NEW and age_hours > 1:
             channel = Channel.EMAIL  # nobody waits hours in a chat queue
-        variables = self._variables(customer, issue, created_at)
+        variables = self._variables(customer, created_at)
         words = _Words(issue=issue, phrases=phrases, local=local, variables=variables, channel=channel)
         team_id = self._team_for(customer, channel, language, created_at)
         agent = self._agent_for(team_id, language)
@@ -454,7 +476,7 @@ class Plotter:
         rng = self.rng
         language = closed.language if closed.language in PHRASES else "en"
         issue = self.issue_of[id(closed)]
-        variables = self._variables(customer, issue, at)
+        variables = self._variables(customer, at)
         words = _Words(
             issue=issue,
             phrases=PHRASES[language],
@@ -863,6 +885,20 @@ def customer_weights(customers: Sequence[Customer], rng: random.Random) -> list[
     """How often each customer writes: enterprise accounts more, and a few heavy writers."""
     tier_factor = {"enterprise": 1.6, "business": 1.1, "standard": 0.8}
     return [tier_factor.get(c.tier, 1.0) * rng.paretovariate(2.5) for c in customers]
+
+
+def region_of(time_zone: str) -> str:
+    """The front-line region that looks after someone living in ``time_zone``."""
+    if time_zone.startswith("America/"):
+        return "Americas"
+    if time_zone.startswith(("Europe/", "Africa/")):
+        return "EMEA"
+    return "APAC"
+
+
+def utc_offset_hours(time_zone: str, at: datetime) -> float:
+    offset = zoneinfo.ZoneInfo(time_zone).utcoffset(at)
+    return offset.total_seconds() / 3600 if offset else 0.0
 
 
 def as_datetime(ts: float) -> datetime:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 import time
 import unicodedata
-import zoneinfo
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -39,6 +38,8 @@ from relaydesk.demo.plots import (
     creation_times,
     customer_weights,
     outage_issue,
+    region_of,
+    utc_offset_hours,
 )
 from relaydesk.demo.story import MessageRow, Person, Recorder, TicketRow, number_rows
 from relaydesk.notifications.models import Notification
@@ -167,19 +168,6 @@ def _ascii(value: str) -> str:
     return "".join(c for c in decomposed if c.isascii() and (c.isalnum() or c == "-")).lower()
 
 
-def _region_of(time_zone: str) -> str:
-    if time_zone.startswith("America/"):
-        return "Americas"
-    if time_zone.startswith(("Europe/", "Africa/")):
-        return "EMEA"
-    return "APAC"
-
-
-def _offset_hours(time_zone: str, now: datetime) -> float:
-    offset = zoneinfo.ZoneInfo(time_zone).utcoffset(now)
-    return offset.total_seconds() / 3600 if offset else 0.0
-
-
 def _seed_customers(rng: random.Random, now: datetime) -> list[Customer]:
     """Organizations, their contacts with one or two email addresses, and a few individuals."""
     organizations = Organization.objects.bulk_create(
@@ -238,7 +226,7 @@ def _seed_customers(rng: random.Random, now: datetime) -> list[Customer]:
             created_at=now - timedelta(days=rng.randint(100, 600)),
         )
         emails = [address(first, last, content.INDIVIDUALS_DOMAIN)]
-        people.append((contact, emails, first, last, _region_of(time_zone), "standard", None))
+        people.append((contact, emails, first, last, region_of(time_zone), "standard", None))
 
     contacts = Contact.objects.bulk_create([entry[0] for entry in people])
     ContactEmail.objects.bulk_create(
@@ -256,7 +244,7 @@ def _seed_customers(rng: random.Random, now: datetime) -> list[Customer]:
             region=region,
             org_name=organization.name if organization else "",
             tier=tier,
-            utc_offset_hours=_offset_hours(contact.time_zone, now),
+            utc_offset_hours=utc_offset_hours(contact.time_zone, now),
         )
         for contact, (_, _, first, last, region, tier, organization) in zip(contacts, people, strict=True)
     ]
