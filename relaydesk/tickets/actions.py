@@ -175,26 +175,17 @@ def do_create_ticket(
     if tag_names:
         ticket.tags.set(_get_or_create_tags(tag_names))
         events.tags_changed_event(ticket=ticket, actor=acting_user, added=sorted(tag_names), removed=[])
-    if first_message_kind == MessageKind.CUSTOMER:
-        _write_message(
-            ticket,
-            kind=MessageKind.CUSTOMER,
-            body_text=body_text,
-            body_html=body_html,
-            author_contact=requester,
-            acting_user=acting_user,
-            attachments=attachments,
-        )
-    else:
-        _write_message(
-            ticket,
-            kind=MessageKind.NOTE,
-            body_text=body_text,
-            body_html=body_html,
-            author_user=acting_user,
-            acting_user=acting_user,
-            attachments=attachments,
-        )
+    from_customer = first_message_kind == MessageKind.CUSTOMER
+    _write_message(
+        ticket,
+        kind=MessageKind.CUSTOMER if from_customer else MessageKind.NOTE,
+        body_text=body_text,
+        body_html=body_html,
+        author_contact=requester if from_customer else None,
+        author_user=None if from_customer else acting_user,
+        acting_user=acting_user,
+        attachments=attachments,
+    )
     if assignee is not None:
         events.assignee_changed_event(ticket=ticket, actor=acting_user, old=None, new=assignee)
         do_notify(
