@@ -47,18 +47,17 @@ from django.utils import timezone
 from relaydesk.accounts.models import Level, Role, Team, User
 from relaydesk.customers.models import Contact, ContactEmail, Organization
 from relaydesk.demo import content
-from relaydesk.demo.plots import (
-    BENCH_TARGETS,
+from relaydesk.demo.cast import (
     Agent,
     Cast,
     Customer,
-    Plotter,
     as_datetime,
     creation_times,
     customer_weights,
     region_of,
     utc_offset_hours,
 )
+from relaydesk.demo.plots import BENCH_TARGETS, Plotter
 from relaydesk.demo.seed import DEMO_LOGINS, seed_demo
 from relaydesk.demo.story import Person, Recorder, TicketRow, number_rows, plain_text_html
 from relaydesk.tickets.models import Category, Message, Product, Tag, Ticket, TicketEvent

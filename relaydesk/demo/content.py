@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-COMPANY = "Northwind Cloud"
 STAFF_DOMAIN = "northwind.example"
 L2_TEAM = "Tier 2 & Specialists"
 
@@ -658,7 +657,7 @@ ORGANIZATIONS: tuple[OrgSpec, ...] = (
 INDIVIDUALS_DOMAIN = "mailbox.example"
 INDIVIDUAL_COUNT = 14
 
-# Name pools per culture: (first names, last names, language they write in when not the org's).
+# Name pools per culture, for customers and bench agents.
 FIRST_NAMES: dict[str, tuple[str, ...]] = {
     "us": (
         "Emma", "Liam", "Olivia", "Noah", "Ava", "Ethan", "Madison", "Tyler", "Grace", "Caleb",
@@ -723,7 +722,7 @@ LAST_NAMES: dict[str, tuple[str, ...]] = {
     "korean": ("Kim", "Lee", "Park", "Choi", "Jung", "Kang"),
 }  # fmt: skip
 
-# The language a person from a culture writes in when their org's language is English.
+# The language people from these name pools write in; everyone else writes English.
 CULTURE_LANGUAGE: dict[str, str] = {"de": "de", "fr": "fr", "es": "es", "pt": "pt", "ja": "ja"}
 
 INDIVIDUAL_TIME_ZONES: tuple[str, ...] = (
@@ -734,6 +733,3 @@ INDIVIDUAL_TIME_ZONES: tuple[str, ...] = (
     "Asia/Singapore",
     "Australia/Brisbane",
 )
-
-# Currencies shown in billing conversations, by the region that looks after the customer.
-CURRENCY: dict[str, str] = {"Americas": "$", "EMEA": "€", "APAC": "S$"}

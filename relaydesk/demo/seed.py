@@ -27,20 +27,19 @@ from relaydesk.accounts.models import Role, Team, User
 from relaydesk.core.sanitize import text_to_html
 from relaydesk.customers.models import Contact, ContactEmail, Organization
 from relaydesk.demo import content
-from relaydesk.demo.content import DEMO_LOGIN_HANDLES, STAFF_DOMAIN
-from relaydesk.demo.plots import (
+from relaydesk.demo.cast import (
     Agent,
     Cast,
     Customer,
     Incident,
-    Plotter,
     as_datetime,
     creation_times,
     customer_weights,
-    outage_issue,
     region_of,
     utc_offset_hours,
 )
+from relaydesk.demo.content import DEMO_LOGIN_HANDLES, STAFF_DOMAIN
+from relaydesk.demo.plots import Plotter, outage_issue
 from relaydesk.demo.story import MessageRow, Person, Recorder, TicketRow, number_rows
 from relaydesk.notifications.models import Notification
 from relaydesk.tickets.models import Category, Channel, Message, Product, Status, Tag, Ticket, TicketEvent

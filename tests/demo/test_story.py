@@ -8,7 +8,8 @@ import time_machine
 
 from relaydesk.accounts.models import Level, User
 from relaydesk.core.sanitize import text_to_html
-from relaydesk.demo.conversations import ISSUES, PHRASES
+from relaydesk.demo.conversations import ISSUES
+from relaydesk.demo.phrases import PHRASES
 from relaydesk.demo.story import Person, Recorder, TicketRow, number_rows, plain_text_html
 from relaydesk.notifications.models import Notification
 from relaydesk.tickets.actions import (
