@@ -527,6 +527,10 @@ class Recorder:
         self._write_message(
             target, at, kind=MessageKind.SYSTEM, body_text=text, actor_id=actor_id, refers_to=source
         )
+        trace = f"This ticket was merged into #{{number}}; its {len(moved)} messages are there now."
+        self._write_message(
+            source, at, kind=MessageKind.SYSTEM, body_text=trace, actor_id=actor_id, refers_to=target
+        )
         source.merged_into = target
         old_status = source.status
         if old_status != Status.CLOSED:

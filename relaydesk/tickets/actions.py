@@ -310,8 +310,13 @@ def do_add_customer_message(
     body_html: str = "",
     author: Contact | None = None,
     attachments: Sequence[NewAttachment] = (),
+    channel: str | None = None,
 ) -> Message:
-    """A customer wrote on ``ticket`` (locked). Reopens a resolved ticket; a closed one gets a follow-up."""
+    """A customer wrote on ``ticket`` (locked). Reopens a resolved ticket; a closed one gets a follow-up.
+
+    ``channel`` is where this message arrived; a follow-up ticket takes it (a reply by email to
+    a phone ticket is an email ticket).
+    """
     author = author or ticket.requester
     if ticket.status == Status.CLOSED:
         follow_up = do_create_ticket(
@@ -319,7 +324,7 @@ def do_add_customer_message(
             requester=ticket.requester,
             body_text=body_text,
             body_html=body_html,
-            channel=ticket.channel,
+            channel=channel or ticket.channel,
             priority=ticket.priority,
             team=ticket.team,
             assignee=ticket.assignee if ticket.assignee and ticket.assignee.is_active else None,
@@ -712,9 +717,15 @@ def check_merge_ticket(user: User, source_id: int, target_id: int) -> Ticket:
             target,
             kind=MessageKind.SYSTEM,
             body_text=f"Ticket #{source.pk} was merged into this ticket ({moved} messages moved).",
-            body_html=text_to_html(
-                f"Ticket #{source.pk} was merged into this ticket ({moved} messages moved)."
-            ),
+            body_html="",
+            acting_user=user,
+        )
+        # The source keeps a trace, so it never reads as an empty ticket.
+        _write_message(
+            source,
+            kind=MessageKind.SYSTEM,
+            body_text=f"This ticket was merged into #{target.pk}; its {moved} messages are there now.",
+            body_html="",
             acting_user=user,
         )
         source.merged_into = target

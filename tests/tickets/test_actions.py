@@ -97,6 +97,7 @@ def test_customer_reply_to_closed_ticket_opens_linked_follow_up(world):
     message = do_add_customer_message(ticket, body_text="It broke again.")
     follow_up = message.ticket
     assert follow_up.pk != ticket.pk
+    assert follow_up.channel == ticket.channel
     assert follow_up.follow_up_of == ticket
     assert follow_up.status == Status.ASSIGNED
     ticket.refresh_from_db()
@@ -166,6 +167,7 @@ def test_merge_moves_messages_and_closes_source(world):
     assert source.merged_into == target
     assert source.status == Status.CLOSED
     assert target.messages.count() == 3  # both first messages plus the system note
+    assert list(source.messages.values_list("kind", flat=True)) == [MessageKind.SYSTEM]
 
 
 def test_oversized_attachment_is_refused(world, settings):
@@ -194,3 +196,12 @@ def test_hostile_html_is_sanitised(world):
     assert "onclick" not in message.body_html
     assert "javascript:" not in message.body_html
     assert message.body_text.startswith("hi")
+
+
+def test_follow_up_takes_the_channel_the_reply_came_by(world):
+    ticket = world.ticket(assignee=world.alice, channel=Channel.PHONE)
+    check_change_ticket(world.alice, ticket.pk, expected_version=None, status=Status.RESOLVED)
+    check_change_ticket(world.alice, ticket.pk, expected_version=None, status=Status.CLOSED)
+    ticket.refresh_from_db()
+    message = do_add_customer_message(ticket, body_text="Writing by email now.", channel=Channel.EMAIL)
+    assert message.ticket.channel == Channel.EMAIL
