@@ -68,7 +68,7 @@ class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> User:
-        return self.get(email__iexact=username)
+        return self.get(email__lower=(username or "").lower())
 
     def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         if not email:

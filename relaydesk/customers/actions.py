@@ -93,7 +93,7 @@ def clean_emails(addresses: Sequence[str]) -> list[str]:
 def _check_emails_free(addresses: Sequence[str], *, contact: Contact | None = None) -> None:
     """Refuse addresses that already belong to another contact, naming that contact."""
     for address in addresses:
-        taken = ContactEmail.objects.select_related("contact").filter(address__iexact=address)
+        taken = ContactEmail.objects.select_related("contact").filter(address__lower=address.lower())
         if contact is not None:
             taken = taken.exclude(contact=contact)
         owner = taken.first()
@@ -149,7 +149,8 @@ def organization_for_email(address: str) -> Organization | None:
     domain = address.rsplit("@", 1)[-1].lower() if "@" in address else ""
     if not domain:
         return None
-    return Organization.objects.filter(domain__iexact=domain).order_by("id").first()
+    # Domains are stored lower-cased (clean_domain), so a plain match uses the index.
+    return Organization.objects.filter(domain=domain).order_by("id").first()
 
 
 def _email_conflict() -> ValidationFailed:
@@ -238,7 +239,7 @@ def find_or_create_contact_by_email(email: str, *, name: str = "") -> Contact:
     rolls back its savepoint and returns the winner's contact.
     """
     address = clean_email(email, field="email")
-    existing = ContactEmail.objects.select_related("contact").filter(address__iexact=address).first()
+    existing = ContactEmail.objects.select_related("contact").filter(address__lower=address.lower()).first()
     if existing is not None:
         return existing.contact
     display_name = " ".join((name or "").replace("\x00", "").split())[:MAX_NAME_LENGTH]
@@ -249,7 +250,7 @@ def find_or_create_contact_by_email(email: str, *, name: str = "") -> Contact:
                 name=display_name or address.split("@", 1)[0], emails=[address], organization=organization
             )
     except IntegrityError:
-        return ContactEmail.objects.select_related("contact").get(address__iexact=address).contact
+        return ContactEmail.objects.select_related("contact").get(address__lower=address.lower()).contact
 
 
 def do_set_contact_emails(contact: Contact, addresses: Sequence[str]) -> None:

@@ -173,7 +173,7 @@ def do_create_ticket(
     events.ticket_created_event(ticket=ticket, actor=acting_user)
     tag_names = _normalise_tags(tags)
     if tag_names:
-        ticket.tags.set(_get_or_create_tags(tag_names))
+        ticket.tags.add(*_get_or_create_tags(tag_names))  # a new ticket has none to compare with
         events.tags_changed_event(ticket=ticket, actor=acting_user, added=sorted(tag_names), removed=[])
     from_customer = first_message_kind == MessageKind.CUSTOMER
     _write_message(

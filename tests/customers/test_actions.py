@@ -179,3 +179,17 @@ def test_create_organization_and_its_domain_is_unique(world):
         check_create_organization(world.alice, name="Umbrella", tier="platinum")
     assert caught.value.field == "tier"
     assert Organization.objects.count() == 2
+
+
+def test_email_lookup_can_use_the_lower_index(world):
+    """LOWER(address) = … is what the functional unique index serves; iexact's UPPER() would scan."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        contact = find_or_create_contact_by_email("CAROL@Acme.Example")
+    assert contact == world.carol
+    lookups = [q["sql"] for q in queries.captured_queries if "customers_contactemail" in q["sql"]]
+    assert lookups
+    assert all("UPPER(" not in sql for sql in lookups)
+    assert any('LOWER("customers_contactemail"."address")' in sql for sql in lookups)
