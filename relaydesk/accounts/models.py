@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -138,6 +139,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def initials(self) -> str:
         parts = [p for p in self.full_name.split() if p]
         return "".join(p[0] for p in parts[:2]).upper() or self.email[:2].upper()
+
+    @cached_property
+    def team_ids(self) -> frozenset[int]:
+        """This person's team ids, read once per request (the user object lives for one request)."""
+        return frozenset(self.teams.values_list("id", flat=True))
 
     @property
     def sees_all_tickets(self) -> bool:

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from relaydesk.accounts.models import User
+from relaydesk.accounts.models import Level, Team, User
 from relaydesk.core.errors import NotFound, RelaydeskError
 from relaydesk.tickets.access import access_ticket
 from relaydesk.tickets.actions import (
@@ -22,7 +22,7 @@ from relaydesk.tickets.actions import (
     mention_handle,
 )
 from relaydesk.tickets.forms import ComposerForm, TicketPropertiesForm
-from relaydesk.tickets.models import Attachment, Status, Ticket
+from relaydesk.tickets.models import Attachment, Category, Priority, Product, Status, Ticket
 from relaydesk.tickets.queries import requester_other_tickets
 from relaydesk.tickets.timeline import describe_event, event_actor
 from relaydesk.web.htmx import acting_user, is_htmx, staff_required
@@ -52,6 +52,39 @@ def _properties_form(ticket: Ticket, data: Any = None) -> TicketPropertiesForm:
     return TicketPropertiesForm(data, initial=initial)
 
 
+def _property_fields(form: TicketPropertiesForm) -> list[dict[str, Any]]:
+    """The properties form as plain (name, label, choices, selected) rows.
+
+    Django's Select widget renders every <option> through a template; with every agent in
+    the assignee list that was half of the ticket page's time. The form still validates.
+    """
+    people = list(User.objects.filter(is_active=True).order_by("full_name").values_list("id", "full_name"))
+    choices: dict[str, list[tuple[Any, Any]]] = {
+        "status": list(Status.choices),
+        "priority": list(Priority.choices),
+        "assignee": [("", _("— Unassigned —")), *people],
+        "team": [("", _("— No team —")), *Team.objects.filter(is_active=True).values_list("id", "name")],
+        "level": list(Level.choices),
+        "category": [("", _("— None —")), *Category.objects.filter(is_active=True).values_list("id", "name")],
+        "product": [("", _("— None —")), *Product.objects.filter(is_active=True).values_list("id", "name")],
+    }
+    rows = []
+    for name in ("status", "priority", "assignee", "team", "level", "category", "product", "tags"):
+        bound = form[name]
+        value = bound.value()
+        rows.append(
+            {
+                "name": name,
+                "id": bound.id_for_label,
+                "label": bound.label,
+                "choices": choices.get(name),
+                "value": "" if value is None else value,
+                "errors": bound.errors,
+            }
+        )
+    return rows
+
+
 def _context(
     request: HttpRequest,
     ticket: Ticket,
@@ -63,6 +96,7 @@ def _context(
     composer_error: str = "",
 ) -> dict[str, Any]:
     user = acting_user(request)
+    props_form = props_form or _properties_form(ticket)
     thread = ticket.messages.select_related("author_user", "author_contact").prefetch_related(
         Prefetch("attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size"))
     )
@@ -71,7 +105,8 @@ def _context(
         "ticket": ticket,
         "thread": thread,
         "timeline": [(event, event_actor(event), describe_event(event)) for event in events],
-        "props_form": props_form or _properties_form(ticket),
+        "props_form": props_form,
+        "props_fields": _property_fields(props_form),
         "props_error": props_error,
         "composer": composer or ComposerForm(),
         "composer_mode": composer_mode,

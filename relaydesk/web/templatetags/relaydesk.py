@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -50,3 +53,19 @@ def query_with(context: template.Context, **changes: object) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else ""
+
+
+@register.simple_tag
+def options(choices: Iterable[tuple[object, object]], selected: object = ()) -> str:
+    """<option> elements for (value, label) pairs, rendered in Python.
+
+    Queue pages carry several long lists (every agent, every tag); a template loop per option
+    was the larger part of their render time.
+    """
+    values = selected if isinstance(selected, list | tuple | set | frozenset) else [selected]
+    chosen = {str(value) for value in values}
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if str(value) in chosen else "", label) for value, label in choices),
+    )
