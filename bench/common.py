@@ -364,9 +364,11 @@ def machine_info() -> dict[str, Any]:
 
 
 def _cpu_seconds(proc: psutil.Process) -> float:
+    """CPU of the process and of its children that have exited (PostgreSQL's parallel workers
+    and closed connections end up in the postmaster's children times)."""
     try:
         times = proc.cpu_times()
-        return float(times.user + times.system)
+        return float(times.user + times.system + times.children_user + times.children_system)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return 0.0
 
@@ -406,7 +408,9 @@ class CpuMeter:
         for name, fetch in self.groups.items():
             before = self._start.get(name, {})
             now = self._snapshot(fetch())
-            used = sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+            # A process that exited took its CPU into its parent's children times: subtract
+            # what it had at the start even though it is gone now.
+            used = sum(now.values()) - sum(before.values())
             result[f"{name}_cpu_pct"] = round(100 * used / wall, 1) if wall > 0 else 0.0
         end = psutil.cpu_times()
         busy = sum(

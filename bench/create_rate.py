@@ -393,6 +393,12 @@ def main(argv: list[str] | None = None) -> int:
         f"postgres {api.get('postgres_cpu_pct', '-')}%, load generator {api.get('client_cpu_pct')}%; "
         f"machine busy {api.get('machine_busy_pct')}% of {cores} cores."
     )
+    if "insert" in result:
+        ins = result["insert"]
+        print(
+            f"CPU during the INSERT run: postgres {ins.get('postgres_cpu_pct')}%, "
+            f"load generator {ins.get('client_cpu_pct')}%; machine busy {ins.get('machine_busy_pct')}%."
+        )
     path = write_results(
         f"create_rate-{db_label(database_url)}.json",
         {
