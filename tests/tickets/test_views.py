@@ -206,3 +206,16 @@ def test_reply_with_upload(alice_client, world):
         {"kind": "reply", "body": "see", "attachments": upload},
     )
     assert ticket.attachments.get().filename == "screenshot.png"
+
+
+def test_agent_sees_own_ticket_outside_team_in_all_scope(world):
+    from relaydesk.tickets.queries import Scope, TicketFilters, filter_tickets
+
+    team_ticket = world.ticket(team=world.americas, subject="team")
+    elsewhere = world.ticket(team=world.emea, subject="elsewhere")
+    other = world.ticket(team=world.emea, subject="not mine")
+    assert set(filter_tickets(world.alice, TicketFilters(scope=Scope.ALL))) == {team_ticket}
+    elsewhere.assignee = world.alice  # e.g. escalated to another team but still hers
+    elsewhere.save()
+    assert set(filter_tickets(world.alice, TicketFilters(scope=Scope.ALL))) == {team_ticket, elsewhere}
+    assert other not in filter_tickets(world.bob, TicketFilters(scope=Scope.MINE))
