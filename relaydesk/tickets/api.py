@@ -361,7 +361,10 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
             product=_product(payload.product_id) if payload.product_id is not None else None,
             call_duration_seconds=payload.call_duration_seconds,
         )
-    return Status(201, _ticket_for_output(ticket.pk))
+    # Answer from the objects in hand: re-reading the new ticket with its joins was a third
+    # of the server's CPU per create.
+    prefetch_related_objects([ticket], *TICKET_PREFETCH)
+    return Status(201, ticket)
 
 
 @router.get("/tickets/{number}", response={200: TicketOut, **READ_ERRORS})
