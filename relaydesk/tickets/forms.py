@@ -10,7 +10,18 @@ from django.utils.translation import gettext_lazy as _
 
 from relaydesk.accounts.models import Level, Team, User
 from relaydesk.customers.models import Contact
+from relaydesk.tickets.actions import NewAttachment
 from relaydesk.tickets.models import Category, Channel, Priority, Product, Status
+
+MAX_FILES_PER_MESSAGE = 10
+
+
+def uploaded_attachments(files: Any) -> list[NewAttachment]:
+    """The files of a multipart form as attachments (size limits are the action's job)."""
+    return [
+        NewAttachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
+        for f in files.getlist("attachments")[:MAX_FILES_PER_MESSAGE]
+    ]
 
 
 def staff_choices() -> Any:

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from relaydesk.core.errors import RelaydeskError
 from relaydesk.customers.actions import check_create_contact
 from relaydesk.customers.queries import search_contacts
-from relaydesk.tickets.actions import NewAttachment, check_create_ticket
-from relaydesk.tickets.forms import CreateTicketForm
+from relaydesk.tickets.actions import check_create_ticket
+from relaydesk.tickets.forms import CreateTicketForm, uploaded_attachments
 from relaydesk.web.htmx import acting_user, staff_required
 
 
@@ -23,10 +23,7 @@ def create_ticket(request: HttpRequest) -> HttpResponse:
         status = 422
         if form.is_valid():
             data = form.cleaned_data
-            attachments = [
-                NewAttachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
-                for f in request.FILES.getlist("attachments")[:10]
-            ]
+            attachments = uploaded_attachments(request.FILES)
             try:
                 with transaction.atomic():
                     requester = data["requester"] or check_create_contact(

@@ -15,13 +15,12 @@ from relaydesk.accounts.models import Level, Team, User
 from relaydesk.core.errors import NotFound, RelaydeskError
 from relaydesk.tickets.access import access_ticket
 from relaydesk.tickets.actions import (
-    NewAttachment,
     check_add_message,
     check_change_ticket,
     check_merge_ticket,
     mention_handle,
 )
-from relaydesk.tickets.forms import ComposerForm, TicketPropertiesForm
+from relaydesk.tickets.forms import ComposerForm, TicketPropertiesForm, uploaded_attachments
 from relaydesk.tickets.models import Attachment, Category, Priority, Product, Status, Ticket
 from relaydesk.tickets.queries import requester_other_tickets
 from relaydesk.tickets.timeline import describe_event, event_actor
@@ -211,10 +210,7 @@ def add_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
             composer_mode=mode,
             composer_error=_("Write something before sending."),
         )
-    attachments = [
-        NewAttachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
-        for f in request.FILES.getlist("attachments")[:10]
-    ]
+    attachments = uploaded_attachments(request.FILES)
     try:
         check_add_message(
             user,
