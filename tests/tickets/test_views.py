@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from relaydesk.tickets.actions import NewAttachment, check_add_message
 from relaydesk.tickets.models import Message, MessageKind, SavedView, Status, Ticket, TicketEvent
+from relaydesk.tickets.views.queue import PAGE_SIZE
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -52,11 +53,11 @@ def test_filters_and_bad_filter_values(alice_client, world):
 
 
 def test_keyset_load_more_returns_next_rows(alice_client, world):
-    for index in range(55):
+    for index in range(PAGE_SIZE + 5):
         world.ticket(subject=f"Ticket number {index:02d}")
     first = alice_client.get(reverse("tickets:unassigned"))
     page = first.context["page"]
-    assert len(page.tickets) == 50
+    assert len(page.tickets) == PAGE_SIZE
     assert page.next_cursor
     more = alice_client.get(reverse("tickets:unassigned"), {"cursor": page.next_cursor}, **HX)
     assert more.status_code == 200

@@ -19,7 +19,9 @@ from relaydesk.tickets.models import Channel, Priority, SavedView, Status, Tag
 from relaydesk.tickets.queries import Scope, TicketFilters, parse_filters, queue_page
 from relaydesk.web.htmx import acting_user, is_htmx, staff_required
 
-PAGE_SIZE = 50
+# 30 rows fill more than a laptop screen; 'Load more' brings the next 30. Each row costs
+# ~0.25 ms of rendering, so the page size is most of a queue page's server time.
+PAGE_SIZE = 30
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español"), ("pt", "Português"),
              ("it", "Italiano"), ("nl", "Nederlands"), ("ja", "日本語"), ("zh", "中文")]  # fmt: skip
 

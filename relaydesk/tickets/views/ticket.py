@@ -115,7 +115,7 @@ def _context(
         "nav_active": "ticket",
         "statuses": Status,
         "mentionable": [
-            {"handle": mention_handle(person), "name": person.full_name}
+            (mention_handle(person), person.full_name)
             for person in User.objects.filter(is_active=True).exclude(pk=user.pk).only("email", "full_name")
         ],
     }
