@@ -149,6 +149,50 @@ def do_create_ticket(
     attachments: Sequence[NewAttachment] = (),
 ) -> Ticket:
     """Create a ticket with its first message. ``body_*`` must already be cleaned."""
+    with events.batched():
+        return _create_ticket(
+            subject=subject,
+            requester=requester,
+            body_text=body_text,
+            body_html=body_html,
+            channel=channel,
+            acting_user=acting_user,
+            priority=priority,
+            team=team,
+            assignee=assignee,
+            level=level,
+            tags=tags,
+            language=language,
+            category=category,
+            product=product,
+            call_duration_seconds=call_duration_seconds,
+            first_message_kind=first_message_kind,
+            follow_up_of=follow_up_of,
+            attachments=attachments,
+        )
+
+
+def _create_ticket(
+    *,
+    subject: str,
+    requester: Contact,
+    body_text: str,
+    body_html: str,
+    channel: str,
+    acting_user: User | None,
+    priority: int,
+    team: Team | None,
+    assignee: User | None,
+    level: str,
+    tags: Iterable[str],
+    language: str | None,
+    category: Category | None,
+    product: Product | None,
+    call_duration_seconds: int | None,
+    first_message_kind: str,
+    follow_up_of: Ticket | None,
+    attachments: Sequence[NewAttachment],
+) -> Ticket:
     now = timezone.now()
     status = lifecycle.status_after_assignment(Status.NEW, has_assignee=assignee is not None)
     ticket = Ticket.objects.create(
@@ -236,7 +280,9 @@ def check_create_ticket(
         team = user.teams.order_by("name").first()
     _check_assignable(assignee)
     _check_attachments(attachments)
-    with transaction.atomic():
+    # No savepoint: nothing here recovers from a failed statement; if one fails, the whole
+    # (possibly enclosing) transaction is rolled back anyway.
+    with transaction.atomic(savepoint=False):
         return do_create_ticket(
             subject=clean,
             requester=requester,

@@ -6,12 +6,38 @@ ticket goes through exactly one of these functions (called from ``tickets.action
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.utils import timezone
 
 from relaydesk.accounts.models import User
 from relaydesk.tickets.models import EventKind, Message, Ticket, TicketEvent
+
+# Events written inside ``batched()`` wait here and go to the database in one INSERT.
+_pending: ContextVar[list[TicketEvent] | None] = ContextVar("pending_ticket_events", default=None)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Write the events of the enclosed block in one statement when it ends without error.
+
+    Creating a ticket writes three or four events; one round trip instead of four is a
+    measurable part of the create rate. Nested blocks join the outermost one.
+    """
+    if _pending.get() is not None:
+        yield
+        return
+    token = _pending.set([])
+    try:
+        yield
+        rows = _pending.get() or []
+    finally:
+        _pending.reset(token)
+    if rows:
+        TicketEvent.objects.bulk_create(rows)
 
 
 def _event(
@@ -24,7 +50,7 @@ def _event(
     new: Any = "",
     data: dict[str, Any] | None = None,
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    event = TicketEvent(
         ticket=ticket,
         kind=kind,
         actor=actor,
@@ -34,6 +60,12 @@ def _event(
         data=data or {},
         created_at=timezone.now(),
     )
+    pending = _pending.get()
+    if pending is None:
+        event.save()
+    else:
+        pending.append(event)
+    return event
 
 
 def ticket_created_event(*, ticket: Ticket, actor: User | None) -> TicketEvent:
