@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from relaydesk.sla.engine import BusinessCalendar, add_business_time, business_time_between
@@ -314,3 +314,38 @@ def test_add_is_monotonic_in_duration(
     assert add_business_time(cal, start, small) <= add_business_time(cal, start, large)
     if large > small:
         assert add_business_time(cal, start, small) < add_business_time(cal, start, large)
+
+
+def _open_by_wall_clock(cal: BusinessCalendar, instant: datetime) -> bool:
+    """Independent oracle: read the instant's local wall time and check it against the hours of its
+    local date and the overnight spill of the date before (both subject to holidays)."""
+    local = instant.astimezone(ZoneInfo(cal.time_zone))
+    today, wall = local.date(), local.time().replace(tzinfo=None)
+
+    def closed(day: date) -> bool:
+        return day in cal.holidays or (day.month, day.day) in cal.yearly_holidays
+
+    if closed(today):
+        return False
+    for start, end in cal.weekly.get(today.weekday(), ()):
+        if start <= wall and (end <= start or wall < end):
+            return True
+    yesterday = today - timedelta(days=1)
+    if closed(yesterday):
+        return False
+    return any(end <= start and wall < end for start, end in cal.weekly.get(yesterday.weekday(), ()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(calendars, st.datetimes(datetime(2020, 1, 1), datetime(2030, 12, 31)))
+def test_between_matches_a_minute_by_minute_wall_clock_oracle(cal: BusinessCalendar, naive: datetime) -> None:
+    """Away from DST switches (where the fold/gap rule applies) business time is simply the minutes
+    whose local wall time falls in the hours; all generated hours are on quarter hours."""
+    start = naive.replace(second=0, microsecond=0, tzinfo=UTC)
+    end = start + timedelta(days=3)
+    zone = ZoneInfo(cal.time_zone)
+    offsets = {(start + timedelta(hours=h)).astimezone(zone).utcoffset() for h in range(-30, 3 * 24 + 31)}
+    assume(len(offsets) == 1)
+    minute = timedelta(minutes=1)
+    expected = sum(_open_by_wall_clock(cal, start + i * minute) for i in range(3 * 24 * 60)) * minute
+    assert business_time_between(cal, start, end) == expected
