@@ -349,3 +349,15 @@ def test_between_matches_a_minute_by_minute_wall_clock_oracle(cal: BusinessCalen
     minute = timedelta(minutes=1)
     expected = sum(_open_by_wall_clock(cal, start + i * minute) for i in range(3 * 24 * 60)) * minute
     assert business_time_between(cal, start, end) == expected
+
+
+@pytest.mark.parametrize(
+    "tz",
+    # Santiago and Havana switch at local midnight, Lord Howe by 30 minutes, Apia skipped 30 Dec 2011.
+    ["America/Santiago", "America/Havana", "Australia/Lord_Howe", "Pacific/Apia", "America/St_Johns"],
+)
+def test_always_open_is_elapsed_time_through_awkward_transitions(tz: str) -> None:
+    cal = BusinessCalendar.always_open(tz)
+    start, end = datetime(2010, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    assert business_time_between(cal, start, end) == end - start
+    assert add_business_time(cal, start, end - start) == end
