@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from relaydesk.core.parsing import parse_id
 from relaydesk.notifications.actions import do_mark_read
 from relaydesk.notifications.models import Notification
 from relaydesk.web.htmx import acting_user, staff_required
@@ -27,10 +28,10 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     queryset = Notification.objects.filter(recipient=user).select_related("actor")
     if unread_only:
         queryset = queryset.filter(read_at__isnull=True)
-    before = request.GET.get("before", "")
+    before = parse_id(request.GET.get("before"))
     anchor = (
-        Notification.objects.filter(recipient=user, pk=int(before)).values_list("created_at", "pk").first()
-        if before.isdigit()
+        Notification.objects.filter(recipient=user, pk=before).values_list("created_at", "pk").first()
+        if before is not None
         else None
     )
     if anchor is not None:

@@ -27,7 +27,7 @@ from relaydesk.customers.models import Contact
 from relaydesk.notifications.actions import do_notify
 from relaydesk.notifications.models import NotificationKind
 from relaydesk.tickets import events, lifecycle
-from relaydesk.tickets.access import access_ticket
+from relaydesk.tickets.access import access_ticket, visible_tickets
 from relaydesk.tickets.models import (
     Attachment,
     Category,
@@ -482,6 +482,9 @@ def _notify_mentions(ticket: Ticket, message: Message, acting_user: User) -> Non
     for handle in handles:
         query |= Q(email__iexact=handle) if "@" in handle else Q(email__istartswith=f"{handle}@")
     for person in User.objects.filter(query, is_active=True):
+        # A mention must not tell someone about a ticket they may not open.
+        if not visible_tickets(person).filter(pk=ticket.pk).exists():
+            continue
         do_notify(
             recipient=person,
             kind=NotificationKind.MENTION,
@@ -630,7 +633,9 @@ def do_change_ticket(
     """Apply field changes to ``ticket`` (locked), one event each; returns the changed fields.
 
     Assignment is applied before status so "assign and set In progress" works in one save.
+    A closed ticket is final: any change to it is refused (a customer reply opens a follow-up).
     """
+    was_closed = ticket.status == Status.CLOSED
     fields: list[str] = []
     if team is not UNSET and team != ticket.team:
         events.team_changed_event(ticket=ticket, actor=acting_user, old=ticket.team, new=team)
@@ -677,6 +682,11 @@ def do_change_ticket(
                 removed=sorted(current - wanted),
             )
             fields.append("tags")
+    if fields and was_closed:
+        # Raised after the events were written: the caller's transaction rolls them back.
+        raise ValidationFailed(
+            "A closed ticket cannot be changed. If the customer writes again, a follow-up opens."
+        )
     model_fields = [f for f in fields if f != "tags"]
     if fields:
         _bump(ticket, model_fields)

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from relaydesk.accounts.models import User
 from relaydesk.core.errors import ValidationFailed
+from relaydesk.core.parsing import parse_id, without_nul
 from relaydesk.tickets.access import visible_tickets
 from relaydesk.tickets.models import OPEN_STATUSES, Channel, Priority, Status, Ticket
 
@@ -73,10 +74,9 @@ def _ints(values: list[str], name: str, allowed: set[int] | None = None) -> list
     for value in values:
         if value == "":
             continue
-        try:
-            number = int(value)
-        except ValueError:
-            raise ValidationFailed(f"{name} must be a number, got {value!r}.", field=name) from None
+        number = parse_id(value)
+        if number is None:
+            raise ValidationFailed(f"{name} must be a number, got {value!r}.", field=name)
         if allowed is not None and number not in allowed:
             raise ValidationFailed(f"{value!r} is not a valid {name}.", field=name)
         result.append(number)
@@ -116,11 +116,11 @@ def parse_filters(params: Any, *, scope: str = Scope.ALL, team_id: int | None = 
         team_ids=_ints(getlist("team"), "team"),
         assignee_ids=_ints([a for a in assignees if a != "none"], "assignee"),
         unassigned=unassigned,
-        tags=[t.lower() for t in getlist("tag") if t][:10],
-        languages=[lang for lang in getlist("language") if lang][:10],
+        tags=[without_nul(t).lower() for t in getlist("tag") if t][:10],
+        languages=[without_nul(lang) for lang in getlist("language") if lang][:10],
         requester_id=_first(_ints(getlist("requester"), "requester")),
         organization_id=_first(_ints(getlist("organization"), "organization")),
-        text=" ".join(str(params.get("q", "") or "").split())[:200],
+        text=" ".join(without_nul(str(params.get("q", "") or "")).split())[:200],
         include_closed=str(params.get("closed", "")).lower() in {"1", "true", "yes", "on"},
     )
 
@@ -177,8 +177,9 @@ def filter_tickets(user: User, filters: TicketFilters) -> QuerySet[Ticket]:
         queryset = queryset.filter(organization_id=filters.organization_id)
     if filters.text:
         text = filters.text.lstrip("#")
-        if text.isdigit():
-            queryset = queryset.filter(Q(pk=int(text)) | Q(subject__icontains=filters.text))
+        number = parse_id(text)
+        if number is not None:
+            queryset = queryset.filter(Q(pk=number) | Q(subject__icontains=filters.text))
         else:
             queryset = queryset.filter(subject__icontains=filters.text)
     return queryset.order_by("priority", "waiting_since", "id")

@@ -10,6 +10,7 @@ from relaydesk.accounts import admin_queries
 from relaydesk.accounts.admin_queries import ActiveFilter, PeopleFilters
 from relaydesk.accounts.forms import PeopleFilterForm
 from relaydesk.accounts.models import Role, Team, User
+from relaydesk.core.parsing import parse_id
 from relaydesk.web.htmx import admin_required
 
 
@@ -28,10 +29,10 @@ def _filters(form: PeopleFilterForm) -> PeopleFilters:
 
 def _after(request: HttpRequest) -> tuple[str, int] | None:
     """The keyset cursor: the id of the last person on the previous page."""
-    raw = request.GET.get("after", "")
-    if not raw.isdigit():
+    after = parse_id(request.GET.get("after"))
+    if after is None:
         return None
-    return User.objects.filter(pk=int(raw)).values_list("full_name", "pk").first()
+    return User.objects.filter(pk=after).values_list("full_name", "pk").first()
 
 
 @require_GET

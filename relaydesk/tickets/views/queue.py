@@ -8,11 +8,13 @@ from django.contrib import messages
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from relaydesk.accounts.models import Team
 from relaydesk.core.errors import RelaydeskError, ValidationFailed
+from relaydesk.core.parsing import parse_id, without_nul
 from relaydesk.tickets.actions import UNSET, check_bulk_change
 from relaydesk.tickets.forms import staff_choices
 from relaydesk.tickets.models import Channel, Priority, SavedView, Status, Tag
@@ -24,6 +26,11 @@ from relaydesk.web.htmx import acting_user, is_htmx, staff_required
 PAGE_SIZE = 30
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español"), ("pt", "Português"),
              ("it", "Italiano"), ("nl", "Nederlands"), ("ja", "日本語"), ("zh", "中文")]  # fmt: skip
+
+
+def _safe_back(request: HttpRequest, target: str) -> str:
+    """Where to go back to after a POST: a path on this site, never another host."""
+    return target if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) else "/"
 
 
 def _label_rows(tickets: list[Any]) -> None:
@@ -166,12 +173,11 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_POST
 def save_view(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
-    name = " ".join(request.POST.get("name", "").split())[:100]
-    query = request.POST.get("query", "")[:1000]
-    back = request.POST.get("back") or "/"
+    name = " ".join(without_nul(request.POST.get("name", "")).split())[:100]
+    query = without_nul(request.POST.get("query", ""))[:1000]
     if not name:
         messages.error(request, _("Give the view a name."))
-        return redirect(back if back.startswith("/") else "/")
+        return redirect(_safe_back(request, request.POST.get("back", "/")))
     view, _created = SavedView.objects.update_or_create(
         owner=user, name=name, defaults={"query": query, "is_shared": request.POST.get("shared") == "on"}
     )
@@ -192,11 +198,8 @@ def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
 def bulk(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     back = request.POST.get("back", "/")
-    back = back if back.startswith("/") and not back.startswith("//") else "/"
-    try:
-        ids = [int(value) for value in request.POST.getlist("ticket")]
-    except ValueError:
-        ids = []
+    back = _safe_back(request, back)
+    ids = [number for number in map(parse_id, request.POST.getlist("ticket")) if number is not None]
     if not ids:
         messages.error(request, _("Select at least one ticket."))
         return redirect(back)
@@ -206,12 +209,12 @@ def bulk(request: HttpRequest) -> HttpResponse:
         changes["assignee"] = user
     elif assignee == "none":
         changes["assignee"] = None
-    elif assignee.isdigit():
-        changes["assignee"] = staff_choices().filter(pk=int(assignee)).first() or UNSET
+    elif parse_id(assignee) is not None:
+        changes["assignee"] = staff_choices().filter(pk=parse_id(assignee)).first() or UNSET
     if request.POST.get("status") in Status.values:
         changes["status"] = request.POST["status"]
-    if request.POST.get("priority", "").isdigit():
-        changes["priority"] = int(request.POST["priority"])
+    if parse_id(request.POST.get("priority")) is not None:
+        changes["priority"] = parse_id(request.POST.get("priority"))
     if request.POST.get("add_tag", "").strip():
         changes["add_tags"] = [request.POST["add_tag"]]
     changes = {k: v for k, v in changes.items() if v is not UNSET}

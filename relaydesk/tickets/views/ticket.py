@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from relaydesk.accounts.models import Level, Team, User
 from relaydesk.core.errors import NotFound, RelaydeskError
+from relaydesk.core.parsing import parse_id
 from relaydesk.tickets.access import access_ticket
 from relaydesk.tickets.actions import (
     check_add_message,
@@ -174,7 +175,7 @@ def _quick_change(request: HttpRequest, ticket_id: int, **changes: Any) -> HttpR
         check_change_ticket(
             user,
             ticket.pk,
-            expected_version=int(version) if version and version.isdigit() else None,
+            expected_version=parse_id(version),
             **changes,
         )
     except RelaydeskError as exc:
@@ -238,12 +239,12 @@ def add_message(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_POST
 def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
     user = acting_user(request)
-    target = request.POST.get("target", "").strip().lstrip("#")
-    if not target.isdigit():
+    target = parse_id(request.POST.get("target", "").strip().lstrip("#"))
+    if target is None:
         messages.error(request, _("Give the number of the ticket to merge into."))
         return redirect("tickets:detail", ticket_id)
     try:
-        merged_into = check_merge_ticket(user, ticket_id, int(target))
+        merged_into = check_merge_ticket(user, ticket_id, target)
     except RelaydeskError as exc:
         messages.error(request, exc.message)
         return redirect("tickets:detail", ticket_id)
