@@ -55,6 +55,15 @@ class Team(models.Model):
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
     description = models.TextField(_("description"), blank=True)
+    # The opening hours its SLA clocks run on (business-time targets).
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendarConfig",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="teams",
+        verbose_name=_("business calendar"),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

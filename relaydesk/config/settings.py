@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "relaydesk.customers",
     "relaydesk.tickets",
     "relaydesk.notifications",
+    "relaydesk.sla",
 ]
 
 MIDDLEWARE = [
