@@ -733,3 +733,46 @@ INDIVIDUAL_TIME_ZONES: tuple[str, ...] = (
     "Asia/Singapore",
     "Australia/Brisbane",
 )
+
+
+# --- SLA: each region's opening hours and the promised response times ---------------------
+
+WEEKDAYS = range(5)
+CALENDARS: dict[str, dict[str, object]] = {
+    # team name -> calendar; the hours match the team descriptions above.
+    "Americas": {
+        "name": "Americas business hours",
+        "time_zone": "America/New_York",
+        "weekly_hours": {str(day): [["08:00", "20:00"]] for day in WEEKDAYS},
+        "yearly_holidays": ["01-01", "07-04", "12-25"],
+    },
+    "EMEA": {
+        "name": "EMEA business hours",
+        "time_zone": "Europe/Dublin",
+        "weekly_hours": {str(day): [["07:00", "19:00"]] for day in WEEKDAYS},
+        "yearly_holidays": ["01-01", "12-25", "12-26"],
+    },
+    "APAC": {
+        "name": "APAC business hours",
+        "time_zone": "Asia/Singapore",
+        "weekly_hours": {str(day): [["07:00", "19:00"]] for day in WEEKDAYS},
+        "yearly_holidays": ["01-01"],
+    },
+    L2_TEAM: {
+        "name": "Around the clock",
+        "time_zone": "UTC",
+        "weekly_hours": {str(day): [["00:00", "00:00"]] for day in range(7)},
+        "yearly_holidays": [],
+    },
+}
+
+# The SLA table as promised to customers: (name, channel, priority, tier, first response,
+# next response, resolution) in minutes; "" / None = any. First matching row wins.
+SLA_TABLE: tuple[tuple[str, str, int | None, str, int | None, int | None, int | None], ...] = (
+    ("P1 urgent outage, any channel", "", 1, "", 30, 60, 8 * 60),
+    ("Enterprise, P2", "", 2, "enterprise", 60, 4 * 60, 2 * 8 * 60),
+    ("Live chat", "chat", None, "", 5, 15, 8 * 60),
+    ("Phone", "phone", None, "", 15, 4 * 60, 3 * 8 * 60),
+    ("P2 time-sensitive", "", 2, "", 2 * 60, 8 * 60, 3 * 8 * 60),
+    ("Email, web form, social and in-app", "", None, "", 8 * 60, 8 * 60, 5 * 8 * 60),
+)

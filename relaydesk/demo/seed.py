@@ -42,6 +42,7 @@ from relaydesk.demo.content import DEMO_LOGIN_HANDLES, STAFF_DOMAIN
 from relaydesk.demo.plots import Plotter, outage_issue
 from relaydesk.demo.story import MessageRow, Person, Recorder, TicketRow, number_rows
 from relaydesk.notifications.models import Notification
+from relaydesk.sla.models import BusinessCalendarConfig, SLAPolicy
 from relaydesk.tickets.models import Category, Channel, Message, Product, Status, Tag, Ticket, TicketEvent
 
 DEMO_PASSWORD = "relaydesk-demo"  # noqa: S105 -- published demo sign-in, demo data only
@@ -77,6 +78,7 @@ def seed_demo(progress: Progress = print) -> None:
         cast, people = _seed_people(now)
         progress(f"people: {len(people)} in {len(content.TEAMS)} teams")
         _seed_taxonomy(cast)
+        _seed_sla()
         customers = _seed_customers(rng, now)
         progress(f"customers: {len(customers)} contacts in {len(content.ORGANIZATIONS)} organizations")
         recorder = Recorder(
@@ -94,6 +96,30 @@ def seed_demo(progress: Progress = print) -> None:
 
 
 # --- people and reference data ------------------------------------------------------------
+
+
+def _seed_sla() -> None:
+    """Each team's business calendar and the center's SLA table (business hours)."""
+    for team_name, spec in content.CALENDARS.items():
+        calendar = BusinessCalendarConfig(**spec)
+        calendar.full_clean()
+        calendar.save()
+        Team.objects.filter(name=team_name).update(calendar=calendar)
+    SLAPolicy.objects.bulk_create(
+        SLAPolicy(
+            name=name,
+            position=position,
+            channel=channel,
+            priority=priority,
+            organization_tier=tier,
+            first_response_minutes=first,
+            next_response_minutes=following,
+            resolution_minutes=resolution,
+        )
+        for position, (name, channel, priority, tier, first, following, resolution) in enumerate(
+            content.SLA_TABLE
+        )
+    )
 
 
 def _seed_people(now: datetime) -> tuple[Cast, dict[int, Person]]:

@@ -211,3 +211,19 @@ def test_new_rows_get_numbers_after_the_demo(demo):
     )
     assert ticket.pk > highest
     assert ticket.messages.get().pk > highest_message
+
+
+def test_demo_has_calendars_for_every_team_and_an_sla_table(demo):
+    from relaydesk.accounts.models import Team
+    from relaydesk.sla.models import SLAPolicy
+    from relaydesk.sla.policies import first_matching
+
+    assert not Team.objects.filter(calendar__isnull=True).exists()
+    for team in Team.objects.select_related("calendar"):
+        assert team.calendar is not None
+        team.calendar.to_engine()  # valid for the engine
+    rows = list(SLAPolicy.objects.all())
+    chat = first_matching(rows, channel="chat", priority=3, tier="standard", team_id=None)
+    outage = first_matching(rows, channel="chat", priority=1, tier="standard", team_id=None)
+    email = first_matching(rows, channel="email", priority=4, tier="standard", team_id=None)
+    assert [row and row.first_response_minutes for row in (chat, outage, email)] == [5, 30, 8 * 60]
