@@ -14,11 +14,12 @@ from django.views.decorators.http import require_POST
 
 from relaydesk.accounts.models import Team
 from relaydesk.core.errors import RelaydeskError, ValidationFailed
-from relaydesk.core.parsing import parse_id, without_nul
+from relaydesk.core.parsing import parse_id
 from relaydesk.tickets.actions import UNSET, check_bulk_change
 from relaydesk.tickets.forms import staff_choices
 from relaydesk.tickets.models import Channel, Priority, SavedView, Status, Tag
 from relaydesk.tickets.queries import Scope, TicketFilters, parse_filters, queue_page
+from relaydesk.tickets.saved_views import check_save_view, do_delete_view
 from relaydesk.web.htmx import acting_user, is_htmx, staff_required
 
 # 30 rows fill more than a laptop screen; 'Load more' brings the next 30. Each row costs
@@ -172,15 +173,16 @@ def search(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def save_view(request: HttpRequest) -> HttpResponse:
-    user = acting_user(request)
-    name = " ".join(without_nul(request.POST.get("name", "")).split())[:100]
-    query = without_nul(request.POST.get("query", ""))[:1000]
-    if not name:
-        messages.error(request, _("Give the view a name."))
+    try:
+        view = check_save_view(
+            acting_user(request),
+            name=request.POST.get("name", ""),
+            query=request.POST.get("query", ""),
+            shared=request.POST.get("shared") == "on",
+        )
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
         return redirect(_safe_back(request, request.POST.get("back", "/")))
-    view, _created = SavedView.objects.update_or_create(
-        owner=user, name=name, defaults={"query": query, "is_shared": request.POST.get("shared") == "on"}
-    )
     messages.success(request, _("Saved view “%(name)s”.") % {"name": view.name})
     return redirect("tickets:saved_view", view.pk)
 
@@ -188,7 +190,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
-    SavedView.objects.filter(owner=acting_user(request), pk=view_id).delete()
+    do_delete_view(acting_user(request), view_id=view_id)
     messages.success(request, _("Saved view deleted."))
     return redirect("tickets:queue")
 
