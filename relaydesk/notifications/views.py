@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from relaydesk.core.parsing import parse_id
 from relaydesk.notifications.actions import do_mark_read
 from relaydesk.notifications.models import Notification
+from relaydesk.notifications.queries import notification_page
 from relaydesk.web.htmx import acting_user, staff_required
 
 PAGE_SIZE = 30
@@ -23,36 +23,27 @@ PAGE_SIZE = 30
 @staff_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     """Newest first, keyset-paginated by (created_at, id); ``?unread=1`` shows unread only."""
-    user = acting_user(request)
     unread_only = request.GET.get("unread") == "1"
-    queryset = Notification.objects.filter(recipient=user).select_related("actor")
-    if unread_only:
-        queryset = queryset.filter(read_at__isnull=True)
-    before = parse_id(request.GET.get("before"))
-    anchor = (
-        Notification.objects.filter(recipient=user, pk=before).values_list("created_at", "pk").first()
-        if before is not None
-        else None
+    page = notification_page(
+        acting_user(request),
+        unread_only=unread_only,
+        before_id=parse_id(request.GET.get("before")),
+        limit=PAGE_SIZE,
     )
-    if anchor is not None:
-        created_at, pk = anchor
-        queryset = queryset.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
-    rows = list(queryset.order_by("-created_at", "-id")[: PAGE_SIZE + 1])
     older = None
-    if len(rows) > PAGE_SIZE:
-        rows = rows[:PAGE_SIZE]
+    if page.next_before_id is not None:
         params = request.GET.copy()
-        params["before"] = str(rows[-1].pk)
+        params["before"] = str(page.next_before_id)
         older = params.urlencode()
     return render(
         request,
         "notifications/list.html",
         {
             "nav_active": "notifications",
-            "notifications": rows,
+            "notifications": page.notifications,
             "unread_only": unread_only,
             "older_query": older,
-            "is_later_page": anchor is not None,
+            "is_later_page": page.is_later_page,
         },
     )
 
