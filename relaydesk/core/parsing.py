@@ -21,4 +21,4 @@ def parse_id(value: object) -> int | None:
 
 def without_nul(value: str) -> str:
     """PostgreSQL text cannot hold NUL; input from forms and query strings can."""
-    return value.replace("\x00", "")
+    return (value or "").replace("\x00", "")

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from relaydesk.accounts.models import Level, Team, User
 from relaydesk.core.errors import Conflict, PermissionDenied, ValidationFailed
+from relaydesk.core.parsing import without_nul
 from relaydesk.core.sanitize import html_to_text, sanitize_html, text_to_html
 from relaydesk.customers.actions import clean_language
 from relaydesk.customers.models import Contact
@@ -65,14 +66,9 @@ class NewAttachment:
 # --- validation helpers -------------------------------------------------------------------
 
 
-def _without_nul(value: str) -> str:
-    # PostgreSQL refuses NUL in text columns; input from mail or the API can carry them.
-    return (value or "").replace("\x00", "")
-
-
 def clean_subject(subject: str) -> str:
     # Subjects end up in email headers later: collapse all whitespace, CR/LF included.
-    cleaned = " ".join(_without_nul(subject).split())
+    cleaned = " ".join(without_nul(subject).split())
     if not cleaned:
         raise ValidationFailed("The subject cannot be empty.", field="subject")
     if len(cleaned) > MAX_SUBJECT_LENGTH:
@@ -84,7 +80,7 @@ def clean_subject(subject: str) -> str:
 
 def clean_body(body_text: str, body_html: str = "") -> tuple[str, str]:
     """Return (text, sanitised html) for a message body given as text or HTML."""
-    body_text, body_html = _without_nul(body_text), _without_nul(body_html)
+    body_text, body_html = without_nul(body_text), without_nul(body_html)
     if body_html.strip():
         safe_html = sanitize_html(body_html)
         text = body_text.strip() or html_to_text(safe_html)
