@@ -64,6 +64,15 @@ class Team(models.Model):
         related_name="teams",
         verbose_name=_("business calendar"),
     )
+    # Where an SLA escalation moves its tickets: the next level's team (L1 → L2 → specialist).
+    escalation_team = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("escalates to"),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

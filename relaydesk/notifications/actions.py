@@ -13,6 +13,8 @@ EMAIL_DEFAULTS: dict[str, bool] = {
     NotificationKind.ASSIGNED: True,
     NotificationKind.CUSTOMER_REPLY: False,
     NotificationKind.MENTION: True,
+    NotificationKind.SLA_WARNING: False,
+    NotificationKind.SLA_BREACH: True,
 }
 
 

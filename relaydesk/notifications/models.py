@@ -12,6 +12,8 @@ class NotificationKind(models.TextChoices):
     ASSIGNED = "assigned", _("A ticket was assigned to me")
     CUSTOMER_REPLY = "customer_reply", _("A customer replied on my ticket")
     MENTION = "mention", _("Someone mentioned me in a note")
+    SLA_WARNING = "sla_warning", _("An SLA clock on my ticket (or my team's) is about to breach")
+    SLA_BREACH = "sla_breach", _("An SLA clock on my ticket (or my team's) breached")
 
 
 class Notification(models.Model):

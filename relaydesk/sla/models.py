@@ -8,7 +8,7 @@ engine would refuse, with the engine's message.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from relaydesk.accounts.models import validate_time_zone
 from relaydesk.customers.models import Tier
+from relaydesk.sla.clocks import ClockKind
 from relaydesk.sla.engine import BusinessCalendar
-from relaydesk.tickets.models import Channel, Priority
+from relaydesk.tickets.models import Channel, Priority, Status
 
 
 def _parse_time(value: Any) -> time:
@@ -82,6 +83,45 @@ class BusinessCalendarConfig(models.Model):
         )
 
 
+class EscalationAction(models.TextChoices):
+    NOTIFY_ASSIGNEE = "notify_assignee", _("Notify the assignee")
+    NOTIFY_SUPERVISORS = "notify_supervisors", _("Notify the team's supervisors")
+    RAISE_PRIORITY = "raise_priority", _("Raise the priority one step")
+    ESCALATE_LEVEL = "escalate_level", _("Move to the next level's team (L1 → L2 → specialist)")
+
+
+def default_warning_actions() -> list[str]:
+    return [EscalationAction.NOTIFY_ASSIGNEE]
+
+
+def default_breach_actions() -> list[str]:
+    return [EscalationAction.NOTIFY_ASSIGNEE, EscalationAction.NOTIFY_SUPERVISORS]
+
+
+def default_pause_statuses() -> list[str]:
+    return [Status.PENDING_CUSTOMER]
+
+
+# Statuses an admin may choose to pause clocks in (resolved and closed always stop them).
+PAUSABLE_STATUSES = (
+    Status.NEW,
+    Status.ASSIGNED,
+    Status.IN_PROGRESS,
+    Status.PENDING_CUSTOMER,
+    Status.PENDING_INTERNAL,
+)
+
+
+def validate_actions(value: Any) -> None:
+    if not isinstance(value, list) or any(item not in EscalationAction.values for item in value):
+        raise ValidationError(_("Choose escalation actions from the list."))
+
+
+def validate_pause_statuses(value: Any) -> None:
+    if not isinstance(value, list) or any(item not in PAUSABLE_STATUSES for item in value):
+        raise ValidationError(_("Clocks can pause only in open statuses."))
+
+
 class SLAPolicy(models.Model):
     """One row of the SLA table. Rows are tried in ``position`` order; the first match applies.
 
@@ -121,6 +161,18 @@ class SLAPolicy(models.Model):
         default=80,
         help_text=_("Escalation rules run at this share of the target"),
     )
+    warning_actions = models.JSONField(
+        _("at the warning"), default=default_warning_actions, blank=True, validators=[validate_actions]
+    )
+    breach_actions = models.JSONField(
+        _("at the breach"), default=default_breach_actions, blank=True, validators=[validate_actions]
+    )
+    pause_statuses = models.JSONField(
+        _("clocks pause while"),
+        default=default_pause_statuses,
+        blank=True,
+        validators=[validate_pause_statuses],
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -135,3 +187,69 @@ class SLAPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SLAClock(models.Model):
+    """One SLA clock of a ticket, as ``sla.clocks.replay`` computed it, plus what the scanner did.
+
+    The replay fields are rewritten whenever the ticket changes; ``warned_at``/``breached_at`` are
+    written only by the breach scanner (the escalation already ran) and survive every rewrite.
+    ``next_check_at`` is the next instant the scanner must look at this clock, or null.
+    """
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="sla_clocks")
+    policy = models.ForeignKey(SLAPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(
+        max_length=20, choices=[(k.value, k.name.replace("_", " ").capitalize()) for k in ClockKind]
+    )
+    started_at = models.DateTimeField()
+    target = models.DurationField()
+    elapsed = models.DurationField(default=timedelta(0))
+    due_at = models.DateTimeField()
+    warn_at = models.DateTimeField()
+    running_since = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    met = models.BooleanField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "kind", "started_at"], name="sla_clock_unique_start")
+        ]
+        indexes = [
+            # The scanner's work list: clocks with a threshold still ahead of them, soonest first.
+            models.Index(
+                fields=["next_check_at"],
+                name="sla_clock_next_check",
+                condition=models.Q(next_check_at__isnull=False),
+            ),
+            # Attainment reports by when clocks stopped.
+            models.Index(fields=["kind", "stopped_at"], name="sla_clock_stopped"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of #{self.ticket_id}"
+
+
+class ServiceVision(models.Model):
+    """The center's promise in words, shown to every agent with the SLA table (one row)."""
+
+    statement = models.TextField(_("service vision"), blank=True)
+    brand_tone = models.TextField(_("brand tone"), blank=True)
+    channels = models.JSONField(_("channels offered"), default=list, blank=True)
+    languages = models.JSONField(_("languages supported"), default=list, blank=True)
+    coverage = models.TextField(_("hours and time zones"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("service vision")
+
+    def __str__(self) -> str:
+        return "Service vision"

@@ -27,6 +27,7 @@ from relaydesk.customers.actions import clean_language
 from relaydesk.customers.models import Contact
 from relaydesk.notifications.actions import do_notify
 from relaydesk.notifications.models import NotificationKind
+from relaydesk.sla.actions import SLA_FIELDS, do_sync_clocks
 from relaydesk.tickets import events, lifecycle
 from relaydesk.tickets.access import access_ticket, visible_tickets
 from relaydesk.tickets.models import (
@@ -115,6 +116,9 @@ def _check_assignable(user: User | None) -> None:
 
 
 def _bump(ticket: Ticket, fields: list[str]) -> None:
+    """Save a change: the SLA clocks follow it in the same transaction, and the version moves on."""
+    if SLA_FIELDS.intersection(fields):
+        fields += do_sync_clocks(ticket, pending_events=events.pending_for(ticket))
     ticket.version += 1
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=[*fields, "version", "updated_at"])
@@ -235,6 +239,9 @@ def _create_ticket(
             ticket_id=ticket.pk,
             text=f"#{ticket.pk} {ticket.subject} was assigned to you",
         )
+    sla_fields = do_sync_clocks(ticket, pending_events=events.pending_for(ticket), is_new=True)
+    if sla_fields:
+        ticket.save(update_fields=sla_fields)
     return ticket
 
 
@@ -622,6 +629,7 @@ def do_change_ticket(
     add_tags: Iterable[str] = UNSET,
     remove_tags: Iterable[str] = UNSET,
     subject: str = UNSET,
+    channel: str = UNSET,
     language: str = UNSET,
     category: Category | None = UNSET,
     product: Product | None = UNSET,
@@ -651,6 +659,7 @@ def do_change_ticket(
         fields.append("level")
     simple_changes: tuple[tuple[str, Any], ...] = (
         ("subject", subject),
+        ("channel", channel),
         ("language", language),
         ("category", category),
         ("product", product),
@@ -694,6 +703,8 @@ def _validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
         changes["subject"] = clean_subject(changes["subject"])
     if "status" in changes and changes["status"] not in Status.values:
         raise ValidationFailed(f"Unknown status {changes['status']!r}.", field="status")
+    if "channel" in changes and changes["channel"] not in Channel.values:
+        raise ValidationFailed(f"Unknown channel {changes['channel']!r}.", field="channel")
     if "priority" in changes and changes["priority"] not in Priority.values:
         raise ValidationFailed("Priority must be 1, 2, 3 or 4.", field="priority")
     if "language" in changes:

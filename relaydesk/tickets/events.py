@@ -40,6 +40,11 @@ def batched() -> Iterator[None]:
         TicketEvent.objects.bulk_create(rows)
 
 
+def pending_for(ticket: Ticket) -> list[TicketEvent]:
+    """Events of ``ticket`` written in the current ``batched()`` block and not yet in the database."""
+    return [event for event in _pending.get() or () if event.ticket is ticket]
+
+
 def _event(
     ticket: Ticket,
     kind: str,
@@ -166,4 +171,24 @@ def follow_up_event(*, ticket: Ticket, actor: User | None, follow_up: Ticket) ->
         field="follow_up",
         new=follow_up.pk,
         data={"follow_up": follow_up.pk},
+    )
+
+
+def sla_event(
+    *, ticket: Ticket, clock: str, stage: str, due_at: Any, actions: list[str], policy: str
+) -> TicketEvent:
+    """An SLA clock reached its warning threshold or breached, and what the escalation rules did."""
+    return _event(
+        ticket,
+        EventKind.SLA,
+        actor=None,
+        field=clock,
+        new=stage,
+        data={
+            "clock": clock,
+            "stage": stage,
+            "due_at": due_at.isoformat(),
+            "actions": actions,
+            "policy": policy,
+        },
     )

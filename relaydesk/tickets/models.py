@@ -130,6 +130,14 @@ class Ticket(models.Model):
     follow_up_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
     )
+    # SLA: the policy that applies and, over its running clocks (``sla.SLAClock``), the soonest
+    # due and warning instants — kept in the same transaction as every change, so queues sort
+    # and flag at-risk tickets with no per-row maths. Null when no clock is running.
+    sla_policy = models.ForeignKey(
+        "sla.SLAPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True)
+    sla_warn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["priority", "waiting_since", "id"]
@@ -155,6 +163,12 @@ class Ticket(models.Model):
             models.Index(fields=["status", "priority", "waiting_since", "id"], name="ticket_status_queue"),
             models.Index(fields=["priority", "waiting_since", "id"], name="ticket_all_queue"),
             models.Index(fields=["requester", "-created_at"], name="ticket_requester"),
+            # "SLA due soonest" order (nulls — no running clock — last), per queue scope.
+            models.Index(fields=["sla_due_at", "id"], name="ticket_open_sla", condition=_OPEN),
+            models.Index(fields=["team", "sla_due_at", "id"], name="ticket_open_team_sla", condition=_OPEN),
+            models.Index(
+                fields=["assignee", "sla_due_at", "id"], name="ticket_open_assignee_sla", condition=_OPEN
+            ),
         ]
 
     def __str__(self) -> str:
@@ -254,6 +268,7 @@ class EventKind(models.TextChoices):
     MERGED = "merged", _("Merged")
     FOLLOW_UP = "follow_up", _("Follow-up opened")
     REOPENED = "reopened", _("Reopened")
+    SLA = "sla", _("SLA warning or breach")
 
 
 class TicketEvent(models.Model):

@@ -69,6 +69,8 @@ def test_notification_preferences_are_saved(client, world):
         NotificationKind.ASSIGNED: False,
         NotificationKind.CUSTOMER_REPLY: True,
         NotificationKind.MENTION: False,
+        NotificationKind.SLA_WARNING: False,
+        NotificationKind.SLA_BREACH: False,
     }
     page = client.get(reverse("accounts:profile"))
     form = page.context["notifications_form"]

@@ -1,0 +1,229 @@
+"""Keeping a ticket's SLA clocks true: the policy that applies, the clocks replayed from its events.
+
+``do_sync_clocks`` runs inside the transaction of every ticket change that can move a clock (see
+``tickets.actions._bump``), so ``Ticket.sla_due_at`` and the ``SLAClock`` rows are never stale.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from relaydesk.customers.models import Organization, Tier
+from relaydesk.sla.clocks import Clock, Fact, FactKind, Targets, replay, summarise
+from relaydesk.sla.engine import BusinessCalendar
+from relaydesk.sla.models import BusinessCalendarConfig, SLAClock, SLAPolicy
+from relaydesk.sla.policies import first_matching
+from relaydesk.tickets.models import EventKind, MessageKind, Ticket, TicketEvent
+
+# Ticket fields whose change can start, stop, pause or re-target a clock.
+SLA_FIELDS = frozenset(
+    {"status", "priority", "channel", "team", "organization", "first_response_at", "waiting_since"}
+)
+_ALWAYS_OPEN = BusinessCalendar.always_open()
+# Engine calendars by their settings: each keeps its own cache of built days, which is most of
+# the speed of the business-hours maths, so the same settings reuse one instance per process.
+_engine_calendars: dict[str, BusinessCalendar] = {}
+
+
+def engine_calendar(config: BusinessCalendarConfig) -> BusinessCalendar:
+    key = json.dumps(
+        [config.time_zone, config.weekly_hours, config.holidays, config.yearly_holidays], sort_keys=True
+    )
+    calendar = _engine_calendars.get(key)
+    if calendar is None:
+        if len(_engine_calendars) > 256:
+            _engine_calendars.clear()
+        calendar = _engine_calendars[key] = config.to_engine()
+    return calendar
+
+
+@dataclass(frozen=True)
+class AppliedPolicy:
+    policy: SLAPolicy
+    targets: Targets
+
+
+def _minutes(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(minutes=value)
+
+
+def targets_of(policy: SLAPolicy, calendar: BusinessCalendar) -> Targets:
+    return Targets(
+        calendar=calendar if policy.business_hours else _ALWAYS_OPEN,
+        first_response=_minutes(policy.first_response_minutes),
+        next_response=_minutes(policy.next_response_minutes),
+        resolution=_minutes(policy.resolution_minutes),
+        warning_percent=policy.warning_percent,
+        pause_statuses=frozenset(policy.pause_statuses),
+    )
+
+
+def active_policies() -> list[SLAPolicy]:
+    return list(
+        SLAPolicy.objects.filter(is_active=True).select_related("calendar").order_by("position", "id")
+    )
+
+
+def policy_for(ticket: Ticket, policies: Sequence[SLAPolicy] | None = None) -> AppliedPolicy | None:
+    """The first matching policy and its targets on the right calendar, or None."""
+    if policies is None:
+        policies = active_policies()
+    if not policies:
+        return None
+    tier: str = Tier.STANDARD
+    if ticket.organization_id is not None:
+        tier = (
+            Organization.objects.filter(pk=ticket.organization_id).values_list("tier", flat=True).first()
+            or tier
+        )
+    policy = first_matching(
+        policies, channel=ticket.channel, priority=ticket.priority, tier=tier, team_id=ticket.team_id
+    )
+    if policy is None:
+        return None
+    config = policy.calendar
+    if config is None and policy.business_hours and ticket.team_id is not None:
+        config = BusinessCalendarConfig.objects.filter(teams=ticket.team_id).first()
+    # No calendar anywhere: business hours cannot be known, so the clock runs 24/7.
+    calendar = engine_calendar(config) if config is not None else _ALWAYS_OPEN
+    return AppliedPolicy(policy, targets_of(policy, calendar))
+
+
+def facts_from_events(events: Iterable[TicketEvent]) -> list[Fact]:
+    """The clock-moving facts in a ticket's events (which must be in the order they were written)."""
+    facts = []
+    for event in events:
+        if event.kind == EventKind.CREATED:
+            facts.append(Fact(event.created_at, FactKind.CREATED, str(event.data.get("status", ""))))
+        elif event.kind == EventKind.MESSAGE:
+            kind = event.data.get("kind") or event.new_value
+            if kind == MessageKind.CUSTOMER:
+                facts.append(Fact(event.created_at, FactKind.CUSTOMER_MESSAGE))
+            elif kind == MessageKind.REPLY:
+                facts.append(Fact(event.created_at, FactKind.AGENT_REPLY))
+        elif event.kind in (EventKind.STATUS, EventKind.REOPENED):
+            facts.append(Fact(event.created_at, FactKind.STATUS, event.new_value))
+    return facts
+
+
+_CLOCK_EVENT_KINDS = (EventKind.CREATED, EventKind.MESSAGE, EventKind.STATUS, EventKind.REOPENED)
+
+
+def ticket_facts(ticket: Ticket, pending: Sequence[TicketEvent] = ()) -> list[Fact]:
+    stored = (
+        TicketEvent.objects.filter(
+            ticket=ticket,
+            kind__in=(EventKind.CREATED, EventKind.MESSAGE, EventKind.STATUS, EventKind.REOPENED),
+        )
+        .only("kind", "new_value", "data", "created_at")
+        .order_by("created_at", "id")
+    )
+    return facts_from_events([*stored, *pending])
+
+
+def next_check(row: SLAClock) -> datetime | None:
+    """When the scanner must next look at ``row``: its warning, then its breach; None when done."""
+    if row.running_since is None:
+        return None
+    if row.warned_at is None and row.breached_at is None and row.warn_at < row.due_at:
+        return row.warn_at
+    if row.breached_at is None:
+        return row.due_at
+    return None
+
+
+_REPLAY_FIELDS = (
+    "policy",
+    "target",
+    "elapsed",
+    "due_at",
+    "warn_at",
+    "running_since",
+    "paused_at",
+    "stopped_at",
+    "met",
+    "next_check_at",
+)
+
+
+def _fill(row: SLAClock, clock: Clock, policy: SLAPolicy) -> None:
+    row.policy = policy
+    row.target = clock.target
+    row.elapsed = clock.elapsed
+    row.due_at = clock.due_at
+    row.warn_at = clock.warn_at
+    row.running_since = clock.running_since
+    row.paused_at = clock.paused_at
+    row.stopped_at = clock.stopped_at
+    row.met = clock.met
+    row.next_check_at = next_check(row)
+
+
+def _changed(row: SLAClock, before: tuple[object, ...]) -> bool:
+    return before != tuple(getattr(row, name) for name in _REPLAY_FIELDS)
+
+
+def do_sync_clocks(
+    ticket: Ticket,
+    *,
+    pending_events: Sequence[TicketEvent] = (),
+    is_new: bool = False,
+    policies: Sequence[SLAPolicy] | None = None,
+) -> list[str]:
+    """Re-apply the policy to ``ticket`` (locked) and rewrite its clocks; returns changed ticket fields.
+
+    The caller saves the ticket with those fields. ``is_new``: the ticket was created in this
+    transaction, so every event is in ``pending_events`` and there are no clock rows yet.
+    """
+    applied = policy_for(ticket, policies)
+    clocks: list[Clock] = []
+    if applied is not None:
+        facts = facts_from_events(pending_events) if is_new else ticket_facts(ticket, pending_events)
+        clocks = replay(facts, applied.targets)
+    existing = {} if is_new else {(row.kind, row.started_at): row for row in ticket.sla_clocks.all()}
+    to_create, to_update = [], []
+    for clock in clocks:
+        row = existing.pop((clock.kind.value, clock.started_at), None)
+        assert applied is not None
+        if row is None:
+            row = SLAClock(ticket=ticket, kind=clock.kind.value, started_at=clock.started_at)
+            _fill(row, clock, applied.policy)
+            to_create.append(row)
+        else:
+            before = tuple(getattr(row, name) for name in _REPLAY_FIELDS)
+            _fill(row, clock, applied.policy)
+            if _changed(row, before):
+                to_update.append(row)
+    if to_create:
+        SLAClock.objects.bulk_create(to_create)
+    if to_update:
+        SLAClock.objects.bulk_update(to_update, _REPLAY_FIELDS)
+    if existing:  # clocks the current policy no longer has (its targets were removed)
+        SLAClock.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+
+    summary = summarise(clocks)
+    changed = []
+    policy_id = applied.policy.pk if applied else None
+    if ticket.sla_policy_id != policy_id:
+        ticket.sla_policy_id = policy_id
+        changed.append("sla_policy")
+    for name, value in (("sla_due_at", summary.due_at), ("sla_warn_at", summary.warn_at)):
+        if getattr(ticket, name) != value:
+            setattr(ticket, name, value)
+            changed.append(name)
+    return changed
+
+
+def rebuild_clocks(tickets: Iterable[Ticket]) -> int:
+    """Recompute clocks for ``tickets`` (after a policy or calendar change); returns how many changed."""
+    policies = active_policies()
+    changed = 0
+    for ticket in tickets:
+        fields = do_sync_clocks(ticket, policies=policies)
+        if fields:
+            ticket.save(update_fields=fields)
+            changed += 1
+    return changed
