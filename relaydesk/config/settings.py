@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "relaydesk.tickets",
     "relaydesk.notifications",
     "relaydesk.sla",
+    "relaydesk.reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""KPI definitions and reports: SLA attainment, first response and resolution times."""
