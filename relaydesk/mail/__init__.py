@@ -1,0 +1,1 @@
+"""The email channel: pure parsing, loop detection, quote folding and threading of inbound mail."""
