@@ -776,3 +776,33 @@ SLA_TABLE: tuple[tuple[str, str, int | None, str, int | None, int | None, int | 
     ("P2 time-sensitive", "", 2, "", 2 * 60, 8 * 60, 3 * 8 * 60),
     ("Email, web form, social and in-app", "", None, "", 8 * 60, 8 * 60, 5 * 8 * 60),
 )
+
+# Escalation rules by SLA row name (rows not listed keep the defaults: warn the assignee, tell
+# the assignee and the team's supervisors at the breach).
+SLA_ESCALATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "P1 urgent outage, any channel": (
+        ("notify_assignee", "notify_supervisors"),
+        ("notify_assignee", "notify_supervisors", "escalate_level"),
+    ),
+    "Enterprise, P2": (("notify_assignee",), ("notify_assignee", "notify_supervisors", "raise_priority")),
+}
+
+SERVICE_VISION = {
+    "statement": (
+        "Every Northwind customer gets a fast, friendly and competent answer, whatever the time in "
+        "their part of the world. We own a problem until it is solved, we say what we will do and by "
+        "when, and we follow up before the customer has to ask."
+    ),
+    "brand_tone": (
+        "Warm, plain and precise. Use the customer's name, write short sentences, no jargon, no blame. "
+        "Say sorry once and mean it, then say what happens next and when. Close by checking the "
+        "problem is really solved."
+    ),
+    "channels": ["email", "chat", "phone", "social", "in_app", "web"],
+    "languages": ["English", "Deutsch", "Français", "Español", "Português", "日本語"],
+    "coverage": (
+        "24/7 across three regions: Americas 08:00–20:00 New York, EMEA 07:00–19:00 Dublin, "
+        "APAC 07:00–19:00 Singapore, on weekdays; Tier 2 escalations around the clock. "
+        "Business-hours targets count the hours of the team that owns the ticket."
+    ),
+}

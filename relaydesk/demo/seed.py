@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from relaydesk.accounts.models import Role, Team, User
@@ -42,7 +43,8 @@ from relaydesk.demo.content import DEMO_LOGIN_HANDLES, STAFF_DOMAIN
 from relaydesk.demo.plots import Plotter, outage_issue
 from relaydesk.demo.story import MessageRow, Person, Recorder, TicketRow, number_rows
 from relaydesk.notifications.models import Notification
-from relaydesk.sla.models import BusinessCalendarConfig, SLAPolicy
+from relaydesk.sla.actions import next_check, rebuild_clocks
+from relaydesk.sla.models import BusinessCalendarConfig, ServiceVision, SLAClock, SLAPolicy
 from relaydesk.tickets.models import Category, Channel, Message, Product, Status, Tag, Ticket, TicketEvent
 
 DEMO_PASSWORD = "relaydesk-demo"  # noqa: S105 -- published demo sign-in, demo data only
@@ -89,6 +91,7 @@ def seed_demo(progress: Progress = print) -> None:
         tickets = _play_tickets(rng, recorder, cast, customers, now)
         progress(f"tickets: {len(tickets)} histories built")
         _write_tickets(tickets, progress)
+        progress(f"SLA clocks: started on {_start_sla_clocks(now)} tickets")
         unread = _write_notifications(rng, recorder, customers, now)
         _reset_sequences([Ticket, Message])
     progress(f"notifications: {unread} unread")
@@ -105,8 +108,12 @@ def _seed_sla() -> None:
         calendar.full_clean()
         calendar.save()
         Team.objects.filter(name=team_name).update(calendar=calendar)
+    Team.objects.exclude(name=content.L2_TEAM).update(escalation_team=Team.objects.get(name=content.L2_TEAM))
+    default = SLAPolicy()
     SLAPolicy.objects.bulk_create(
         SLAPolicy(
+            warning_actions=list(content.SLA_ESCALATIONS.get(name, (default.warning_actions, ()))[0]),
+            breach_actions=list(content.SLA_ESCALATIONS.get(name, ((), default.breach_actions))[1]),
             name=name,
             position=position,
             channel=channel,
@@ -120,6 +127,23 @@ def _seed_sla() -> None:
             content.SLA_TABLE
         )
     )
+    ServiceVision.objects.create(**content.SERVICE_VISION)
+
+
+def _start_sla_clocks(now: datetime) -> int:
+    """Clocks for every demo ticket, replayed from its history like any ticket's.
+
+    Thresholds already behind us count as escalated then (the history has no scanner): the
+    first scan after start-up escalates only what crosses from now on, as in a running center.
+    """
+    changed = rebuild_clocks(Ticket.objects.order_by("pk"))
+    SLAClock.objects.filter(warned_at__isnull=True, warn_at__lte=now).update(warned_at=F("warn_at"))
+    SLAClock.objects.filter(breached_at__isnull=True, due_at__lte=now).update(breached_at=F("due_at"))
+    stale = list(SLAClock.objects.filter(next_check_at__lte=now))
+    for clock in stale:
+        clock.next_check_at = next_check(clock)
+    SLAClock.objects.bulk_update(stale, ["next_check_at"], batch_size=BATCH)
+    return changed
 
 
 def _seed_people(now: datetime) -> tuple[Cast, dict[int, Person]]:

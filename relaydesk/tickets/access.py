@@ -34,7 +34,7 @@ def access_ticket(user: User, ticket_id: int, *, for_update: bool = False) -> Ti
         queryset = queryset.select_for_update(of=("self",))
     else:
         queryset = queryset.select_related(
-            "requester", "organization", "team", "assignee", "category", "product"
+            "requester", "organization", "team__calendar", "assignee", "category", "product", "sla_policy"
         )
     try:
         return queryset.get(pk=ticket_id)

@@ -100,6 +100,7 @@ class TicketOut(Schema):
     waiting_since: datetime
     first_response_at: datetime | None
     resolved_at: datetime | None
+    sla_due_at: datetime | None = Field(description="The soonest due instant of the running SLA clocks.")
     closed_at: datetime | None
     reopen_count: int
     version: int
@@ -260,6 +261,10 @@ class TicketListParams(Schema):
     q: ShortText = Field("", description="Text in the subject, or a ticket number.")
     closed: bool = Field(False, description="Include resolved and closed tickets.")
     scope: Literal["mine", "unassigned", "all"] = "all"
+    sla: Literal["", "at_risk", "breached"] = Field("", description="Only tickets at risk of or past an SLA.")
+    sort: Literal["", "sla"] = Field(
+        "", description='"" queue order (P1 first, longest waiting); "sla" due soonest.'
+    )
     cursor: Cursor | None = None
     limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
@@ -332,10 +337,12 @@ def _ticket_for_output(ticket_id: int) -> Ticket:
 
 @router.get("/tickets", response={200: TicketPage, **READ_ERRORS})
 def list_tickets(request: HttpRequest, params: Query[TicketListParams]) -> dict[str, Any]:
-    """The caller's queue, in queue order (P1 first, then longest waiting), a page at a time."""
+    """The caller's queue a page at a time: P1 first then longest waiting, or SLA due soonest."""
     user = acting_user(request)
     filters = parse_filters(request.GET, scope=params.scope)
-    page = paginate(_loaded(filter_tickets(user, filters)), cursor=params.cursor, limit=params.limit)
+    page = paginate(
+        _loaded(filter_tickets(user, filters)), cursor=params.cursor, limit=params.limit, sort=filters.sort
+    )
     return {"items": page.tickets, "next_cursor": page.next_cursor}
 
 

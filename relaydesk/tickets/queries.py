@@ -1,8 +1,9 @@
 """Reads for queues and lists: filters, scopes and keyset pagination, shared by the web UI and the API.
 
-Queues sort P1 → P4, then oldest waiting first, then id. Pagination is by keyset over
-(priority, waiting_since, id), so page 1,000 costs what page 1 costs; every sorted or
-filtered column is covered by an index on ``Ticket``.
+Queues sort P1 → P4, then oldest waiting first, then id; or, with ``sort=sla``, by the soonest SLA
+due instant (tickets with no running clock last), then id. Pagination is by keyset over the sort
+key, so page 1,000 costs what page 1 costs; every sorted or filtered column is covered by an index
+on ``Ticket``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from relaydesk.accounts.models import User
@@ -24,6 +26,20 @@ from relaydesk.tickets.access import visible_tickets
 from relaydesk.tickets.models import OPEN_STATUSES, Channel, Priority, Status, Ticket
 
 MAX_PAGE_SIZE = 100
+
+
+class Sort:
+    QUEUE = ""  # P1 → P4, then oldest waiting
+    SLA = "sla"  # SLA due soonest
+
+    VALUES = (QUEUE, SLA)
+
+
+class SLAState:
+    AT_RISK = "at_risk"  # past a clock's warning threshold, not yet due
+    BREACHED = "breached"  # a running clock is past its due instant
+
+    VALUES = (AT_RISK, BREACHED)
 
 
 class Scope:
@@ -51,6 +67,8 @@ class TicketFilters:
     organization_id: int | None = None
     text: str = ""
     include_closed: bool = False
+    sla_state: str = ""
+    sort: str = Sort.QUEUE
 
     @property
     def is_filtered(self) -> bool:
@@ -66,6 +84,7 @@ class TicketFilters:
             or self.text
             or self.requester_id
             or self.organization_id
+            or self.sla_state
         )
 
 
@@ -122,6 +141,8 @@ def parse_filters(params: Any, *, scope: str = Scope.ALL, team_id: int | None = 
         organization_id=_first(_ints(getlist("organization"), "organization")),
         text=" ".join(without_nul(str(params.get("q", "") or "")).split())[:200],
         include_closed=str(params.get("closed", "")).lower() in {"1", "true", "yes", "on"},
+        sla_state=(_choices(getlist("sla"), "sla", list(SLAState.VALUES)) or [""])[0],
+        sort=(_choices(getlist("sort"), "sort", [v for v in Sort.VALUES if v]) or [Sort.QUEUE])[0],
     )
 
 
@@ -182,34 +203,66 @@ def filter_tickets(user: User, filters: TicketFilters) -> QuerySet[Ticket]:
             queryset = queryset.filter(Q(pk=number) | Q(subject__icontains=filters.text))
         else:
             queryset = queryset.filter(subject__icontains=filters.text)
+    if filters.sla_state:
+        now = timezone.now()
+        if filters.sla_state == SLAState.BREACHED:
+            queryset = queryset.filter(sla_due_at__lte=now)
+        else:
+            queryset = queryset.filter(sla_warn_at__lte=now, sla_due_at__gt=now)
+    if filters.sort == Sort.SLA:
+        return queryset.order_by(F("sla_due_at").asc(nulls_last=True), "id")
     return queryset.order_by("priority", "waiting_since", "id")
 
 
 # --- keyset pagination --------------------------------------------------------------------
 
 
-def encode_cursor(ticket: Ticket) -> str:
-    raw = json.dumps([ticket.priority, ticket.waiting_since.isoformat(), ticket.pk]).encode()
+def encode_cursor(ticket: Ticket, sort: str = Sort.QUEUE) -> str:
+    if sort == Sort.SLA:
+        due = ticket.sla_due_at.isoformat() if ticket.sla_due_at else None
+        key: list[Any] = [Sort.SLA, due, ticket.pk]
+    else:
+        key = [ticket.priority, ticket.waiting_since.isoformat(), ticket.pk]
+    raw = json.dumps(key).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed("The cursor is not valid; start again from the first page.", field="cursor")
+
+
+def _aware(value: Any) -> datetime:
+    when = parse_datetime(value) if isinstance(value, str) else None
+    if when is None or when.tzinfo is None:
+        raise ValueError
+    return when
+
+
+def decode_cursor(cursor: str, sort: str = Sort.QUEUE) -> Q:
+    """The keyset condition for the rows after ``cursor`` in ``sort`` order."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        priority, waiting_since, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
-        when = parse_datetime(waiting_since)
-        if (
-            when is None
-            or when.tzinfo is None
-            or not isinstance(priority, int)
-            or not isinstance(ticket_id, int)
-        ):
+        key = json.loads(base64.urlsafe_b64decode(padded))
+        if not isinstance(key, list) or len(key) != 3 or not isinstance(key[2], int):
             raise ValueError
+        first, second, ticket_id = key
+        if sort == Sort.SLA:
+            if first != Sort.SLA:
+                raise ValueError
+            if second is None:  # in the tail of tickets with no running clock
+                return Q(sla_due_at__isnull=True, id__gt=ticket_id)
+            due = _aware(second)
+            return Q(sla_due_at__gt=due) | Q(sla_due_at=due, id__gt=ticket_id) | Q(sla_due_at__isnull=True)
+        if not isinstance(first, int):
+            raise ValueError
+        waiting_since = _aware(second)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "The cursor is not valid; start again from the first page.", field="cursor"
-        ) from None
-    return priority, when, ticket_id
+        raise _bad_cursor() from None
+    return (
+        Q(priority__gt=first)
+        | Q(priority=first, waiting_since__gt=waiting_since)
+        | Q(priority=first, waiting_since=waiting_since, id__gt=ticket_id)
+    )
 
 
 @dataclass
@@ -218,26 +271,21 @@ class Page:
     next_cursor: str | None
 
 
-def paginate(queryset: QuerySet[Ticket], *, cursor: str | None, limit: int) -> Page:
-    """One page in queue order after ``cursor``; ``queryset`` must be ordered by filter_tickets."""
+def paginate(queryset: QuerySet[Ticket], *, cursor: str | None, limit: int, sort: str = Sort.QUEUE) -> Page:
+    """One page after ``cursor``; ``queryset`` must be ordered by filter_tickets with the same ``sort``."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     if cursor:
-        priority, waiting_since, ticket_id = decode_cursor(cursor)
-        queryset = queryset.filter(
-            Q(priority__gt=priority)
-            | Q(priority=priority, waiting_since__gt=waiting_since)
-            | Q(priority=priority, waiting_since=waiting_since, id__gt=ticket_id)
-        )
+        queryset = queryset.filter(decode_cursor(cursor, sort))
     rows = list(queryset[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return Page(tickets=rows, next_cursor=encode_cursor(rows[-1]) if has_more and rows else None)
+    return Page(tickets=rows, next_cursor=encode_cursor(rows[-1], sort) if has_more and rows else None)
 
 
 def queue_page(user: User, filters: TicketFilters, *, cursor: str | None = None, limit: int = 50) -> Page:
     """A page of a queue with what list rows show loaded in the same query (no N+1)."""
     queryset = filter_tickets(user, filters).select_related("requester", "assignee", "team", "organization")
-    return paginate(queryset, cursor=cursor, limit=limit)
+    return paginate(queryset, cursor=cursor, limit=limit, sort=filters.sort)
 
 
 def requester_other_tickets(user: User, ticket: Ticket, limit: int = 10) -> list[Ticket]:

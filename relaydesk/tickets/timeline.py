@@ -65,6 +65,13 @@ def describe_event(event: TicketEvent) -> str:
         return f"merged into #{event.new_value}"
     if kind == EventKind.FOLLOW_UP:
         return f"follow-up #{event.new_value} opened from a customer reply"
+    if kind == EventKind.SLA:
+        clock = str(event.data.get("clock", event.field)).replace("_", " ")
+        stage = "breached" if event.new_value == "breach" else "reached its warning threshold"
+        actions = event.data.get("actions") or []
+        done = f": {'; '.join(actions)}" if actions else ""
+        policy = event.data.get("policy")
+        return f"SLA {clock} {stage}{f' ({policy})' if policy else ''}{done}"
     if kind == EventKind.FIELD:
         return f"{event.field} {event.old_value or '—'} → {event.new_value or '—'}"
     return kind

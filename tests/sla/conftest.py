@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from relaydesk.sla.models import BusinessCalendarConfig, EscalationAction, SLAPolicy
+from tests.api.conftest import api_as  # noqa: F401  (the API client fixture, for SLA API tests)
 from tests.conftest import World
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,10 +16,11 @@ from django.views.decorators.http import require_POST
 from relaydesk.accounts.models import Team
 from relaydesk.core.errors import RelaydeskError, ValidationFailed
 from relaydesk.core.parsing import parse_id
+from relaydesk.sla.display import row_state
 from relaydesk.tickets.actions import UNSET, check_bulk_change
 from relaydesk.tickets.forms import staff_choices
 from relaydesk.tickets.models import Channel, Priority, SavedView, Status, Tag
-from relaydesk.tickets.queries import Scope, TicketFilters, parse_filters, queue_page
+from relaydesk.tickets.queries import Scope, SLAState, Sort, TicketFilters, parse_filters, queue_page
 from relaydesk.tickets.saved_views import check_save_view, do_delete_view
 from relaydesk.web.htmx import acting_user, is_htmx, staff_required
 
@@ -38,9 +40,11 @@ def _label_rows(tickets: list[Any]) -> None:
     """Attach translated labels once per page: get_FOO_display per row costs a lazy
     translation lookup each time, a measurable part of a 50-row page."""
     statuses, channels = dict(Status.choices), dict(Channel.choices)
+    now = timezone.now()
     for ticket in tickets:
         ticket.status_label = statuses.get(ticket.status, ticket.status)
         ticket.channel_label = channels.get(ticket.channel, ticket.channel)
+        ticket.sla_state, ticket.sla_label = row_state(ticket, now)
 
 
 def _render_queue(
@@ -94,6 +98,8 @@ def _render_queue(
             "agents": list(staff_choices().values_list("id", "full_name")),
             "tags": [(name, name) for name in Tag.objects.values_list("name", flat=True)[:200]],
             "languages": LANGUAGES,
+            "sla_states": [(SLAState.AT_RISK, _("SLA at risk")), (SLAState.BREACHED, _("SLA breached"))],
+            "sorts": [(Sort.QUEUE, _("Priority, then oldest")), (Sort.SLA, _("SLA due soonest"))],
         },
     }
     if is_htmx(request) and cursor:

@@ -8,12 +8,14 @@ from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from relaydesk.accounts.models import Level, Team, User
 from relaydesk.core.errors import NotFound, RelaydeskError
 from relaydesk.core.parsing import parse_id
+from relaydesk.sla.display import clock_views
 from relaydesk.tickets.access import access_ticket
 from relaydesk.tickets.actions import (
     check_add_message,
@@ -113,6 +115,7 @@ def _context(
         "composer_error": composer_error,
         "requester_emails": list(ticket.requester.emails.all()),
         "other_tickets": requester_other_tickets(user, ticket),
+        "sla_clocks": clock_views(ticket, now=timezone.now(), viewer_time_zone=user.time_zone),
         "nav_active": "ticket",
         "statuses": Status,
         "mentionable": [
