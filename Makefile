@@ -35,6 +35,8 @@ check: .venv/.synced-dev
 	.venv/bin/mypy relaydesk tests bench
 	DJANGO_SETTINGS_MODULE=relaydesk.config.test_settings $(PY) manage.py makemigrations --check --dry-run
 
+# The IMAP tests start Debian's dovecot (apt-get install dovecot-imapd): without /usr/sbin/dovecot
+# they skip, and under CI=true they fail instead (.ci/run installs it). See docs/testing-mail.md.
 test-sqlite: .venv/.synced-dev
 	@echo "== tests on SQLite =="
 	env -u DATABASE_URL -u REDIS_URL .venv/bin/pytest -n 2 -m "not browser" $(PYTEST_ARGS)
