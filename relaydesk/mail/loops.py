@@ -39,8 +39,8 @@ def is_automatic(
     """
     if looks_like_own_message_id(parsed.message_id, own_message_id_domain):
         return "our own Message-ID"
-    sender = normalize_address(parsed.from_address or "") or ""
-    own = {normalize_address(address) for address in own_addresses}
+    sender = (normalize_address(parsed.from_address or "") or "").lower()
+    own = {(normalize_address(address) or "").lower() for address in own_addresses}
     if sender and sender in own:
         return "sent from our own address"
     if parsed.is_bounce or parsed.report_type in _REPORTS:
@@ -48,7 +48,7 @@ def is_automatic(
     auto_submitted = _first_token(parsed.auto_submitted)
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
-    local_part = sender.rpartition("@")[0].lower()
+    local_part = sender.rpartition("@")[0]
     if local_part in _DAEMON_LOCAL_PARTS or local_part.startswith("mailer-daemon"):
         return "mailer-daemon sender"
     if parsed.return_path == "":

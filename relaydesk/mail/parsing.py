@@ -199,7 +199,7 @@ _CHARSET_ALIASES = {
 }
 _UNKNOWN_CHARSETS = {"", "unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default", "charset"}
 # Codecs that are not character sets of mail, or that turn escapes into arbitrary code points.
-_REFUSED_CODECS = {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined", "mbcs"}
+_REFUSED_CODECS = {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined", "mbcs"}
 
 
 def _codec(charset: str | None) -> str | None:
@@ -213,7 +213,7 @@ def _codec(charset: str | None) -> str | None:
         name = codecs.lookup(label).name
     except (LookupError, ValueError):
         return None
-    return None if name in _REFUSED_CODECS else name
+    return None if name.replace("_", "-") in _REFUSED_CODECS else name
 
 
 def _decode_unknown(data: bytes) -> str:
@@ -266,7 +266,9 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
 def _decode_word_payload(encoding: str, payload: str) -> bytes | None:
     try:
         if encoding in "bB":
-            cleaned = re.sub(r"[^A-Za-z0-9+/]", "", payload)
+            if not re.fullmatch(r"[A-Za-z0-9+/]*=*", payload):
+                return None  # not base64: leave the word as it was written
+            cleaned = payload.rstrip("=")
             return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
         return quopri.decodestring(payload.encode("utf-8", "replace"), header=True)
     except (binascii.Error, ValueError):

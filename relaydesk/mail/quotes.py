@@ -280,13 +280,18 @@ def _previous_siblings(node: _Node) -> list[_Node]:
 
 
 def _extend_backwards(node: _Node) -> _Node:
-    """Move the cut up to an attribution line or an <hr> written just before the quote."""
+    """Move the cut up to an attribution line or an <hr> written just before the quote, then out
+    of wrappers that hold nothing before it (so no empty wrapper is left in the new part)."""
     for sibling in _previous_siblings(node):
         if _is_blank(sibling):
             continue
         if sibling.tag == "hr" or is_attribution(sibling.plain_text(700)):
-            return sibling
+            node = sibling
         break
+    while node.parent is not None and node.parent.tag != "root":
+        if not all(_is_blank(sibling) for sibling in _previous_siblings(node)):
+            break
+        node = node.parent
     return node
 
 

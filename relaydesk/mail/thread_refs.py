@@ -28,9 +28,9 @@ from relaydesk.mail.parsing import ParsedMail, normalize_message_id
 
 TOKEN_LENGTH = 16  # base32 characters: 80 bits of the HMAC
 
-_OWN_ID = re.compile(r"^rd\.(\d{1,19})\.(\d{1,19})\.([a-z2-7]{16})@(.+)$", re.IGNORECASE)
-_REPLY_ADDRESS = re.compile(r"^(.+)\+t(\d{1,19})\.([a-z2-7]{16})@([^@]+)$", re.IGNORECASE)
-_SUBJECT_TOKEN = re.compile(r"\[#(\d{1,19})\]")
+_OWN_ID = re.compile(r"^rd\.([0-9]{1,19})\.([0-9]{1,19})\.([a-z2-7]{16})@(.+)$", re.IGNORECASE | re.ASCII)
+_REPLY_ADDRESS = re.compile(r"^(.+)\+t([0-9]{1,19})\.([a-z2-7]{16})@([^@]+)$", re.IGNORECASE | re.ASCII)
+_SUBJECT_TOKEN = re.compile(r"\[#([0-9]{1,19})\]")
 
 
 @dataclass(frozen=True)
