@@ -394,16 +394,22 @@ def normalize_address(value: str) -> str | None:
     return f"{local}@{domain.lower()}"
 
 
+_MAX_MODERN_ADDRESS_HEADER = 4096
+
+
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
     for value in _raw_values(msg, name):
-        pairs: list[tuple[str, str]]
-        try:
-            header = policy.default.header_factory(name, value)
-            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
-        except Exception:  # the modern header parser raises on some malformed lists
-            pairs = []
+        pairs: list[tuple[str, str]] = []
+        # The modern parser is quadratic on some malformed input (unbalanced quotes): long
+        # values go straight to the simpler parser.
+        if len(value) <= _MAX_MODERN_ADDRESS_HEADER:
+            try:
+                header = policy.default.header_factory(name, value)
+                pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
+            except Exception:  # the modern header parser raises on some malformed lists
+                pairs = []
         if not pairs and "@" in value:
             pairs = getaddresses([value])
         for display_name, address in pairs:
@@ -781,13 +787,17 @@ def _body(walk: _Walk, limits: Limits) -> tuple[str, str | None, str, str, str |
         if not text:
             text = re.sub(r"\n{3,}", "\n\n", unescape(re.sub(r"<[^>]*>", " ", raw_html))).strip()
         raw_html = None
-    html = sanitize_html(raw_html) if raw_html is not None else None
-    new_html = quoted_html = None
+    html = new_html = quoted_html = None
     if raw_html is not None:
         new_html, quoted_html = split_reply_html(raw_html)
+        # Unsplit, the new part is the whole HTML, already sanitised.
+        html = sanitize_html(raw_html) if quoted_html else new_html
     if not text and html is not None:
         text = html_to_text(html)
-        new_text, quoted_text = html_to_text(new_html or ""), html_to_text(quoted_html or "")
+        if quoted_html:
+            new_text, quoted_text = html_to_text(new_html or ""), html_to_text(quoted_html)
+        else:
+            new_text, quoted_text = text, ""
     else:
         new_text, quoted_text = split_reply(text)
     if walk.notices:

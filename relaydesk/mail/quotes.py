@@ -96,11 +96,25 @@ def _outlook_header_at(lines: list[str], index: int) -> bool:
     )
 
 
-def _first_marker(lines: list[str]) -> int | None:
+# Lines that could start folded material; only these get the detailed checks below.
+_CANDIDATE = re.compile(
+    r"^[ \t]*(?:--|__|\*?(?:From|Von|De|Van|Da)\s*:"
+    r"|(?:On|Am|Le|El|Em|Op|Sent|Get|Von)\s|Envoy|Enviado|Verzonden)",
+    re.MULTILINE | re.IGNORECASE,
+)
+# Folding is cosmetic: past this many candidate lines (a hostile message) nothing is folded.
+_MAX_CANDIDATES = 5000
+
+
+def _first_marker(text: str, lines: list[str]) -> int | None:
     """Index of the first line that starts folded material (attribution, header block, signature)."""
-    for index, line in enumerate(lines):
-        if _is_quoted(line):
-            continue
+    index = position = 0
+    for examined, match in enumerate(_CANDIDATE.finditer(text)):
+        if examined >= _MAX_CANDIDATES:
+            return None
+        index += text.count("\n", position, match.start())
+        position = match.start()
+        line = lines[index]
         stripped = line.rstrip("\r\n")
         if stripped.rstrip() == "--" or _MOBILE_SIGNATURE.match(stripped):
             return index
@@ -133,7 +147,7 @@ def split_reply(text: str) -> tuple[str, str]:
         return "", ""
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = normalized.split("\n")
-    candidates = [i for i in (_first_marker(lines), _trailing_quote(lines)) if i is not None]
+    candidates = [i for i in (_first_marker(normalized, lines), _trailing_quote(lines)) if i is not None]
     whole = normalized.strip("\n").rstrip()
     if not candidates:
         return whole, ""
@@ -157,8 +171,8 @@ _DROPPED = {"script", "style", "head", "title", "template"}
 _BLOCKS = {"div", "p", "table", "td", "li", "section", "article", "blockquote", "font", "span"}
 # Past this depth new tags are ignored (their text is kept): nothing recurses deeper than this.
 _MAX_TREE_DEPTH = 200
-# html.parser reads a few MB a second; longer HTML is returned unsplit.
-MAX_HTML_TO_SPLIT = 2 * 1024 * 1024
+# html.parser reads about a MB a second; longer HTML (rare in replies) is returned unsplit.
+MAX_HTML_TO_SPLIT = 1024 * 1024
 
 
 @dataclass(eq=False)
@@ -394,17 +408,12 @@ def split_reply_html(value: str) -> tuple[str, str]:
     if not isinstance(value, str):
         return "", ""
     value = _scrub(value)
-    whole = sanitize_html(value)
-    if len(value) > MAX_HTML_TO_SPLIT or not whole.strip():
-        return whole, ""
-    root = _parse_tree(value)
-    if root is None:
-        return whole, ""
-    cut = _find_cut(root)
-    if cut is None:
-        return whole, ""
+    root = _parse_tree(value) if len(value) <= MAX_HTML_TO_SPLIT else None
+    cut = _find_cut(root) if root is not None else None
+    if root is None or cut is None:
+        return sanitize_html(value), ""
     before, after = _serialize_split(root, cut)
     new, folded = sanitize_html(before), sanitize_html(after)
     if not _has_words(new):
-        return whole, ""
+        return sanitize_html(value), ""
     return new, folded
