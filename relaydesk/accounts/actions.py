@@ -18,6 +18,7 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -28,6 +29,9 @@ from django.utils import timezone
 from relaydesk.accounts.models import Availability, Invitation, Level, Role, Team, User
 from relaydesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from relaydesk.core.jobs import enqueue_on_commit
+
+if TYPE_CHECKING:
+    from relaydesk.sla.models import BusinessCalendarConfig
 
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_TOKEN_LENGTH = 100  # anything longer in a URL is garbage, not a token
@@ -529,8 +533,30 @@ def _check_team_name_free(name: str, *, exclude_id: int | None = None) -> None:
         raise ValidationFailed(f"There is already a team called {name}.", field="name")
 
 
+def _rebuild_sla_clocks_after_commit() -> None:
+    """A team's calendar decides when its open tickets are due (business-hour targets)."""
+    from relaydesk.sla.rebuild_tasks import rebuild_open_ticket_clocks
+
+    enqueue_on_commit(rebuild_open_ticket_clocks)
+
+
+def _check_escalation_team(team_id: int | None, escalation_team: Team | None) -> None:
+    if escalation_team is not None and team_id is not None and escalation_team.pk == team_id:
+        raise ValidationFailed(
+            "A team cannot escalate to itself; pick the next level's team.", field="escalation_team"
+        )
+
+
 def check_create_team(
-    admin: User, *, name: str, region: str, time_zone: str, description: str, is_active: bool = True
+    admin: User,
+    *,
+    name: str,
+    region: str,
+    time_zone: str,
+    description: str,
+    is_active: bool = True,
+    calendar: BusinessCalendarConfig | None = None,
+    escalation_team: Team | None = None,
 ) -> Team:
     _require_admin(admin)
     fields = _clean_team_fields(name=name, region=region, time_zone=time_zone, description=description)
@@ -538,7 +564,9 @@ def check_create_team(
         _check_team_name_free(fields["name"])
         try:
             with transaction.atomic():
-                return Team.objects.create(**fields, is_active=is_active)
+                return Team.objects.create(
+                    **fields, is_active=is_active, calendar=calendar, escalation_team=escalation_team
+                )
         except IntegrityError:
             raise ValidationFailed(
                 f"There is already a team called {fields['name']}.", field="name"
@@ -554,24 +582,32 @@ def check_update_team(
     time_zone: str,
     description: str,
     is_active: bool,
+    calendar: BusinessCalendarConfig | None,
+    escalation_team: Team | None,
 ) -> Team:
     _require_admin(admin)
     fields = _clean_team_fields(name=name, region=region, time_zone=time_zone, description=description)
+    _check_escalation_team(team_id, escalation_team)
     with transaction.atomic():
         team = Team.objects.select_for_update().filter(pk=team_id).first()
         if team is None:
             raise NotFound("That team does not exist.")
         _check_team_name_free(fields["name"], exclude_id=team.pk)
+        calendar_changed = team.calendar_id != (calendar.pk if calendar else None)
         for key, value in fields.items():
             setattr(team, key, value)
         team.is_active = is_active
+        team.calendar = calendar
+        team.escalation_team = escalation_team
         try:
             with transaction.atomic():
-                team.save(update_fields=[*fields, "is_active"])
+                team.save(update_fields=[*fields, "is_active", "calendar", "escalation_team"])
         except IntegrityError:
             raise ValidationFailed(
                 f"There is already a team called {fields['name']}.", field="name"
             ) from None
+        if calendar_changed:
+            _rebuild_sla_clocks_after_commit()
     return team
 
 

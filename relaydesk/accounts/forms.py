@@ -21,6 +21,7 @@ from relaydesk.accounts.taxonomy import DEFAULT_TAG_COLOR
 from relaydesk.core.errors import RelaydeskError
 from relaydesk.notifications.actions import wants_email
 from relaydesk.notifications.models import NotificationKind
+from relaydesk.sla.models import BusinessCalendarConfig
 
 
 @cache
@@ -218,6 +219,31 @@ class TeamForm(forms.Form):
         label=_("Description"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    calendar = forms.ModelChoiceField(
+        label=_("Business calendar"),
+        required=False,
+        queryset=BusinessCalendarConfig.objects.order_by("name"),
+        empty_label=_("None: business-hour targets run 24/7"),
+        help_text=_("The opening hours its tickets' SLA clocks run on."),
+    )
+    escalation_team = forms.ModelChoiceField(
+        label=_("Escalates to"),
+        required=False,
+        queryset=Team.objects.filter(is_active=True).order_by("name"),
+        empty_label=_("Nobody: escalation raises the level only"),
+        help_text=_("Where an SLA breach moves tickets: the next level's team (L1 → L2 → specialist)."),
+    )
+
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if team is not None:
+            escalation = self.fields["escalation_team"]
+            assert isinstance(escalation, forms.ModelChoiceField)
+            # Not itself; keep a deactivated target it already has selectable.
+            keep = Q(is_active=True)
+            if team.escalation_team_id is not None:
+                keep |= Q(pk=team.escalation_team_id)
+            escalation.queryset = Team.objects.filter(keep).exclude(pk=team.pk).order_by("name")
 
 
 class TagForm(forms.Form):

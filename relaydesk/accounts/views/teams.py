@@ -49,8 +49,10 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
         "time_zone": team.time_zone,
         "description": team.description,
         "is_active": team.is_active,
+        "calendar": team.calendar_id,
+        "escalation_team": team.escalation_team_id,
     }
-    form = TeamForm(request.POST or None, initial=initial)
+    form = TeamForm(request.POST or None, initial=initial, team=team)
     status = 200
     if request.method == "POST":
         status = 422
