@@ -41,6 +41,10 @@ class MailParseError(Exception):
         self.reason = reason
         self.message = message
 
+    def __reduce__(self) -> tuple[type[MailParseError], tuple[str, str]]:
+        # Exceptions pickle their args; ours has two, so jobs can carry it across processes.
+        return (type(self), (self.reason, self.message))
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -599,7 +603,8 @@ class _Walk:
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def attach(self, part: Message, content_type: str, content: bytes | None = None) -> None:
-        content_id = "".join((_first(part, "content-id") or "").split()).strip("<>")[:250] or None
+        raw_id = _CONTROL.sub("", "".join((_first(part, "content-id") or "").split()))
+        content_id = raw_id.strip("<>")[:250] or None
         disposition = _disposition(part)
         extension = _EXTENSIONS.get(content_type, ".bin")
         default = _DEFAULT_FILENAMES.get(content_type, f"attachment{extension}")

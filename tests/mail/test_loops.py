@@ -109,6 +109,17 @@ def test_mail_from_our_own_address() -> None:
     assert reason == "sent from our own address"
 
 
+def test_abuse_feedback_report() -> None:
+    raw = (
+        b"From: abuse@isp.example\nContent-Type: multipart/report; report-type=feedback-report;"
+        b' boundary="f"\n\n--f\nContent-Type: text/plain\n\nA complaint.\n'
+        b"--f\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\n--f--\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.attachments[0].filename == "feedback-report.txt"
+    assert is_automatic(parsed, own_message_id_domain=DOMAIN) == "feedback report"
+
+
 def test_strongest_reason_is_named_first() -> None:
     headers = "Auto-Submitted: auto-replied\nPrecedence: bulk\nList-Id: <l.example>\nX-Loop: x\n"
     assert reason_for(headers) == "Auto-Submitted: auto-replied"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
 from pathlib import Path
@@ -488,6 +489,13 @@ def test_unusable_input(raw: Any, reason: str) -> None:
         parse_message(raw)
     assert error.value.reason == reason
     assert error.value.message
+
+
+def test_mail_parse_error_survives_pickling() -> None:
+    pickled = pickle.dumps(MailParseError("too_large", "The message is too large."))
+    error = pickle.loads(pickled)  # noqa: S301 (our own bytes, made one line above)
+    assert error.reason == "too_large"
+    assert str(error) == error.message == "The message is too large."
 
 
 def test_bytearray_and_memoryview_are_accepted() -> None:
