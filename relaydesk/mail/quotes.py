@@ -98,7 +98,7 @@ def _outlook_header_at(lines: list[str], index: int) -> bool:
 
 # Lines that could start folded material; only these get the detailed checks below.
 _CANDIDATE = re.compile(
-    r"^[ \t]*(?:--|__|\*?(?:From|Von|De|Van|Da)\s*:"
+    r"^[ \t]*(?:--|\*?(?:From|Von|De|Van|Da)\s*:"
     r"|(?:On|Am|Le|El|Em|Op|Sent|Get|Von)\s|Envoy|Enviado|Verzonden)",
     re.MULTILINE | re.IGNORECASE,
 )
