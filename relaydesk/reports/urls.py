@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import URLPattern, URLResolver, path
+
+from relaydesk.reports.views import sla_attainment
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("sla/", sla_attainment.sla_attainment, name="sla_attainment"),
+]
