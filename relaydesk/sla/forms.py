@@ -364,13 +364,6 @@ class PolicyForm(forms.Form):
         initial=[EscalationAction.NOTIFY_ASSIGNEE, EscalationAction.NOTIFY_SUPERVISORS],
     )
 
-    DURATION_HELP = _("e.g. 30m, 4h, 2d (a day is 24 h), 1h30m, or minutes. Empty: no target.")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in ("first_response_minutes", "next_response_minutes", "resolution_minutes"):
-            self.fields[name].help_text = self.DURATION_HELP
-
 
 def policy_initial(policy: Any) -> dict[str, Any]:
     return {

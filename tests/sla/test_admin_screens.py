@@ -141,7 +141,7 @@ def test_calendar_list_summarises_each_week(client, world: World, sla_table: SLA
     client.force_login(world.ada)
     response = client.get(reverse("sla:calendars"))
     assert response.status_code == 200
-    weeks = {row.calendar.name: row.week for row in response.context["rows"]}
+    weeks = {row.calendar.name: " · ".join(row.week) for row in response.context["rows"]}
     assert weeks == {
         "Around the clock": "24/7",
         "New York office": "Mon–Fri 09:00–17:00",
@@ -353,15 +353,15 @@ def test_policy_table_shows_rows_in_order_with_human_targets(
     urgent, chat, standard = rows
     assert urgent.conditions == ["P1 · Urgent outage"]
     assert (urgent.first_response, urgent.resolution) == ("1 business h", "8 business h")
-    assert urgent.breach_actions == ["notify supervisors", "next level's team"]
+    assert urgent.breach_actions == ["Notify supervisors", "Next level's team"]
     assert (chat.conditions, chat.first_response, chat.resolution, chat.calendar) == (
         ["Chat"],
         "30 min",
         "4 h",
-        "24/7",
+        ["24/7"],
     )
     assert standard.conditions == []
-    assert standard.calendar == "Team's calendar"
+    assert standard.calendar == ["Team's calendar"]
     assert standard.pause_statuses == ["Pending – customer"]
     html = response.content.decode()
     assert "Any ticket" in html

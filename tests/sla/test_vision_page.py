@@ -62,8 +62,8 @@ def test_every_staff_member_reads_the_vision_and_the_table(client, world: World,
         row.team.name: (row.calendar_name, row.hours, row.time_zone) for row in response.context["teams"]
     }
     assert teams == {
-        "Americas": ("New York office", "Mon–Fri 09:00–17:00 New York", "America/New_York"),
-        "EMEA": ("", "", "Europe/Berlin"),
+        "Americas": ("New York office", ["Mon–Fri 09:00–17:00 New York"], "America/New_York"),
+        "EMEA": ("", [], "Europe/Berlin"),
     }
     assert "No calendar: around the clock" in html
 

@@ -62,6 +62,15 @@ def _stored_preview(calendar: BusinessCalendarConfig) -> Preview | None:
         return None
 
 
+def _problems(form: CalendarForm) -> list[tuple[str, str]]:
+    """The form's errors as (field label, message): why there is no preview."""
+    return [
+        (str(form.fields[field].label) if field in form.fields else "", str(error))
+        for field, errors in form.errors.items()
+        for error in errors
+    ]
+
+
 def _render(
     request: HttpRequest,
     form: CalendarForm,
@@ -76,6 +85,7 @@ def _render(
         "form": form,
         "calendar": calendar,
         "preview": preview,
+        "problems": _problems(form) if preview is None and form.is_bound else [],
         "used_by_policies": policies_using(calendar) if calendar else [],
         "delete_error": delete_error,
     }
@@ -176,5 +186,5 @@ def calendar_preview(request: HttpRequest) -> HttpResponse:
         except FieldErrors as exc:
             problems = [(label(field), message) for field, found in exc.errors.items() for message in found]
     else:
-        problems = [(label(field), str(error)) for field, errors in form.errors.items() for error in errors]
+        problems = _problems(form)
     return render(request, "sla/_calendar_preview.html", {"preview": preview, "problems": problems})

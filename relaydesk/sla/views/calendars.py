@@ -11,14 +11,14 @@ from django.views.decorators.http import require_GET
 
 from relaydesk.accounts.models import Team
 from relaydesk.sla.models import BusinessCalendarConfig
-from relaydesk.sla.views.describe import week_summary, zone_city
+from relaydesk.sla.views.describe import week_parts, zone_city
 from relaydesk.web.htmx import admin_required
 
 
 @dataclass(frozen=True)
 class CalendarRow:
     calendar: BusinessCalendarConfig
-    week: str
+    week: list[str]
     city: str
     holiday_count: int
     teams: list[Team]
@@ -40,7 +40,7 @@ def calendars(request: HttpRequest) -> HttpResponse:
     rows = [
         CalendarRow(
             calendar=calendar,
-            week=week_summary(calendar.weekly_hours),
+            week=week_parts(calendar.weekly_hours),
             city=zone_city(calendar.time_zone),
             holiday_count=len(calendar.holidays or []) + len(calendar.yearly_holidays or []),
             teams=list(calendar.teams.all()),

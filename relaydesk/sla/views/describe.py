@@ -53,9 +53,14 @@ def _day_span(days: list[int]) -> str:
 
 def week_summary(weekly_hours: Any) -> str:
     """A compact week: "Mon–Fri 09:00–17:00 · Sat 10:00–14:00", "24/7", or "Closed every day"."""
+    return " · ".join(week_parts(weekly_hours))
+
+
+def week_parts(weekly_hours: Any) -> list[str]:
+    """The week summary's parts, one per run of days with the same hours (kept whole when wrapping)."""
     week = [_intervals(weekly_hours, day) for day in range(7)]
     if all(day == (WHOLE_DAY,) for day in week):
-        return _("24/7")
+        return [_("24/7")]
     groups: list[tuple[list[int], tuple[tuple[str, str], ...]]] = []
     for day, intervals in enumerate(week):
         if not intervals:
@@ -65,8 +70,8 @@ def week_summary(weekly_hours: Any) -> str:
         else:
             groups.append(([day], intervals))
     if not groups:
-        return _("Closed every day")
-    return " · ".join(f"{_day_span(days)} {intervals_text(intervals)}" for days, intervals in groups)
+        return [_("Closed every day")]
+    return [f"{_day_span(days)} {intervals_text(intervals)}" for days, intervals in groups]
 
 
 def zone_city(time_zone: str) -> str:
@@ -76,7 +81,13 @@ def zone_city(time_zone: str) -> str:
 
 def calendar_summary(calendar: BusinessCalendarConfig) -> str:
     """ "Mon–Fri 09:00–17:00 New York": the hours and where they are read."""
-    return f"{week_summary(calendar.weekly_hours)} {zone_city(calendar.time_zone)}"
+    return " · ".join(calendar_parts(calendar))
+
+
+def calendar_parts(calendar: BusinessCalendarConfig) -> list[str]:
+    parts = week_parts(calendar.weekly_hours)
+    parts[-1] = f"{parts[-1]} {zone_city(calendar.time_zone)}"
+    return parts
 
 
 @dataclass(frozen=True)
@@ -262,10 +273,10 @@ def conditions(policy: SLAPolicy) -> list[str]:
 
 
 SHORT_ACTIONS = {
-    EscalationAction.NOTIFY_ASSIGNEE: gettext_lazy("notify assignee"),
-    EscalationAction.NOTIFY_SUPERVISORS: gettext_lazy("notify supervisors"),
-    EscalationAction.RAISE_PRIORITY: gettext_lazy("raise priority"),
-    EscalationAction.ESCALATE_LEVEL: gettext_lazy("next level's team"),
+    EscalationAction.NOTIFY_ASSIGNEE: gettext_lazy("Notify assignee"),
+    EscalationAction.NOTIFY_SUPERVISORS: gettext_lazy("Notify supervisors"),
+    EscalationAction.RAISE_PRIORITY: gettext_lazy("Raise priority"),
+    EscalationAction.ESCALATE_LEVEL: gettext_lazy("Next level's team"),
 }
 
 

@@ -23,7 +23,7 @@ from relaydesk.sla.models import SLAPolicy
 from relaydesk.sla.policies import first_matching
 from relaydesk.sla.views.describe import (
     action_labels,
-    calendar_summary,
+    calendar_parts,
     conditions,
     promises,
     status_labels,
@@ -40,7 +40,7 @@ class PolicyRow:
     first_response: str
     next_response: str
     resolution: str
-    calendar: str
+    calendar: list[str]
     pause_statuses: list[str]
     warning_actions: list[str]
     breach_actions: list[str]
@@ -57,11 +57,11 @@ def policy_rows(policies: list[SLAPolicy]) -> list[PolicyRow]:
     for number, policy in enumerate(policies, start=1):
         business = policy.business_hours
         if not business:
-            calendar = _("24/7")
+            calendar = [_("24/7")]
         elif policy.calendar is not None:
-            calendar = calendar_summary(policy.calendar)
+            calendar = calendar_parts(policy.calendar)
         else:
-            calendar = _("Team's calendar")
+            calendar = [_("Team's calendar")]
         rows.append(
             PolicyRow(
                 policy=policy,

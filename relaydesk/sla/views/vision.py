@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from relaydesk.accounts.models import Team
 from relaydesk.sla.admin_actions import current_vision
 from relaydesk.sla.models import SLAPolicy
-from relaydesk.sla.views.describe import conditions, promises, week_summary, zone_city
+from relaydesk.sla.views.describe import calendar_parts, conditions, promises
 from relaydesk.tickets.models import Channel
 from relaydesk.web.htmx import staff_required
 
@@ -32,7 +32,7 @@ class Promise:
 class TeamHours:
     team: Team
     calendar_name: str
-    hours: str
+    hours: list[str]
     time_zone: str
 
 
@@ -60,13 +60,13 @@ def _team_hours() -> list[TeamHours]:
     for team in teams:
         calendar = team.calendar
         if calendar is None:
-            rows.append(TeamHours(team=team, calendar_name="", hours="", time_zone=team.time_zone))
+            rows.append(TeamHours(team=team, calendar_name="", hours=[], time_zone=team.time_zone))
         else:
             rows.append(
                 TeamHours(
                     team=team,
                     calendar_name=calendar.name,
-                    hours=f"{week_summary(calendar.weekly_hours)} {zone_city(calendar.time_zone)}",
+                    hours=calendar_parts(calendar),
                     time_zone=calendar.time_zone,
                 )
             )
