@@ -53,14 +53,22 @@ class ScanResult:
         return self.warnings + self.breaches
 
 
-def supervisors_of(ticket: Ticket) -> list[User]:
+def supervisors_of(team_id: int | None) -> list[User]:
     supervisors = User.objects.filter(role=Role.SUPERVISOR, is_active=True)
-    if ticket.team_id is not None:
-        supervisors = supervisors.filter(teams=ticket.team_id)
+    if team_id is not None:
+        supervisors = supervisors.filter(teams=team_id)
     return list(supervisors.order_by("pk"))
 
 
-def _escalate(ticket: Ticket, clock: SLAClock, stage: str, now: datetime) -> list[str]:
+class _Supervisors(dict[int | None, list[User]]):
+    """Supervisors per team, read once per scan (a burst of breaches is mostly a few teams)."""
+
+    def __missing__(self, team_id: int | None) -> list[User]:
+        self[team_id] = supervisors_of(team_id)
+        return self[team_id]
+
+
+def _escalate(ticket: Ticket, clock: SLAClock, stage: str, supervisors: _Supervisors) -> list[str]:
     """Run the policy's actions for ``stage`` on ``ticket`` (locked); returns what was done, in words."""
     policy = clock.policy
     actions = (policy.breach_actions if stage == BREACH else policy.warning_actions) if policy else []
@@ -89,7 +97,7 @@ def _escalate(ticket: Ticket, clock: SLAClock, stage: str, now: datetime) -> lis
         notified.add(assignee.pk)
         done.append(_("notified %(name)s") % {"name": assignee})
     if EscalationAction.NOTIFY_SUPERVISORS in actions:
-        for supervisor in supervisors_of(ticket):
+        for supervisor in supervisors[ticket.team_id]:
             if supervisor.pk not in notified and do_notify(
                 recipient=supervisor, kind=kind, ticket_id=ticket.pk, text=text
             ):
@@ -123,21 +131,26 @@ def _escalate(ticket: Ticket, clock: SLAClock, stage: str, now: datetime) -> lis
     return done
 
 
-def escalate_clock(clock_id: int, seen_check_at: datetime, *, now: datetime) -> str | None:
+def escalate_clock(
+    clock_id: int,
+    ticket_id: int,
+    seen_check_at: datetime,
+    *,
+    now: datetime,
+    supervisors: _Supervisors | None = None,
+) -> str | None:
     """Claim one clock's threshold and escalate it; returns the stage, or None if not ours to do."""
-    ticket_id = SLAClock.objects.filter(pk=clock_id).values_list("ticket_id", flat=True).first()
-    if ticket_id is None:
-        return None
     with transaction.atomic():
         # Ticket first, like every ticket action, so the scanner and an agent cannot deadlock.
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("assignee", "team__escalation_team")
-            .filter(pk=ticket_id)
-            .first()
+        locked = Ticket.objects.select_for_update(of=("self",)).select_related(
+            "assignee", "team__escalation_team"
         )
-        clock = SLAClock.objects.select_related("policy").filter(pk=clock_id).first()
-        if ticket is None or clock is None or clock.next_check_at != seen_check_at:
+        try:
+            ticket = locked.get(pk=ticket_id)
+            clock = SLAClock.objects.select_related("policy").get(pk=clock_id, ticket_id=ticket_id)
+        except (Ticket.DoesNotExist, SLAClock.DoesNotExist):
+            return None
+        if clock.next_check_at != seen_check_at:
             return None
         if clock.due_at <= now and clock.breached_at is None:
             stage = BREACH
@@ -155,7 +168,7 @@ def escalate_clock(clock_id: int, seen_check_at: datetime, *, now: datetime) -> 
         if not claimed or not stage:
             return None
         if ticket.status in OPEN_STATUSES:
-            _escalate(ticket, clock, stage, now)
+            _escalate(ticket, clock, stage, supervisors if supervisors is not None else _Supervisors())
         return stage
 
 
@@ -163,18 +176,19 @@ def scan(*, now: datetime | None = None, batch_size: int = 500) -> ScanResult:
     """Escalate every clock whose warning or breach instant is at or before ``now``."""
     now = now or timezone.now()
     result = ScanResult()
+    supervisors = _Supervisors()
     last_seen: tuple[datetime, int] | None = None
     while True:
         due = SLAClock.objects.filter(next_check_at__lte=now)
         if last_seen is not None:  # keyset: never re-read a clock this scan already looked at
             seen_at, seen_id = last_seen
             due = due.filter(next_check_at__gte=seen_at).exclude(next_check_at=seen_at, pk__lte=seen_id)
-        rows: list[tuple[int, datetime]] = list(
-            due.order_by("next_check_at", "pk").values_list("pk", "next_check_at")[:batch_size]  # type: ignore[arg-type]
+        rows: list[tuple[int, datetime, int]] = list(
+            due.order_by("next_check_at", "pk").values_list("pk", "next_check_at", "ticket_id")[:batch_size]  # type: ignore[arg-type]
         )
-        for clock_id, check_at in rows:
+        for clock_id, check_at, ticket_id in rows:
             try:
-                stage = escalate_clock(clock_id, check_at, now=now)
+                stage = escalate_clock(clock_id, ticket_id, check_at, now=now, supervisors=supervisors)
             except Exception:
                 logger.exception("SLA escalation of clock %s failed; retrying in %s", clock_id, RETRY_AFTER)
                 SLAClock.objects.filter(pk=clock_id, next_check_at=check_at).update(
@@ -190,5 +204,5 @@ def scan(*, now: datetime | None = None, batch_size: int = 500) -> ScanResult:
                 result.skipped += 1
         if len(rows) < batch_size:
             return result
-        last_id, last_check_at = rows[-1]
+        last_id, last_check_at, _ = rows[-1]
         last_seen = (last_check_at, last_id)
