@@ -23,7 +23,7 @@ from relaydesk.core.errors import RelaydeskError
 from relaydesk.core.parsing import parse_id
 from relaydesk.customers.models import Tier
 from relaydesk.sla.admin_actions import FieldErrors, weekday_field
-from relaydesk.sla.models import PAUSABLE_STATUSES, BusinessCalendarConfig, EscalationAction
+from relaydesk.sla.models import PAUSABLE_STATUSES, BusinessCalendarConfig, EscalationAction, SLAPolicy
 from relaydesk.tickets.models import Channel, Priority, Status
 
 MAX_HOURS_TEXT = 200  # one weekday's intervals; a dozen intervals fit comfortably
@@ -365,7 +365,7 @@ class PolicyForm(forms.Form):
     )
 
 
-def policy_initial(policy: Any) -> dict[str, Any]:
+def policy_initial(policy: SLAPolicy) -> dict[str, Any]:
     return {
         "name": policy.name,
         "is_active": policy.is_active,

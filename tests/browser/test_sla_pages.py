@@ -135,6 +135,14 @@ def test_admin_sets_up_the_sla_and_an_agent_reads_it(browser, live_server, world
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         context.close()
 
+    # Dark theme (prefers-color-scheme): the same page stays readable.
+    context = browser.new_context(viewport=DESKTOP, color_scheme="dark")
+    page = context.new_page()
+    sign_in(page, live_server, world.ada.email)
+    page.goto(f"{live_server.url}/sla/admin/policies/")
+    shoot(page, screenshot_dir, "sla-policies-dark-desktop")
+    context.close()
+
     # The admin screens on a phone.
     context = browser.new_context(viewport=PHONE, is_mobile=True)
     page = context.new_page()
