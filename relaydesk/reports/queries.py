@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from relaydesk.accounts.models import User
 from relaydesk.reports.kpis import Span, median, percentile, ticket_times
 from relaydesk.sla.actions import engine_calendar
-from relaydesk.sla.clocks import ClockKind, Fact, FactKind
+from relaydesk.sla.clocks import CLOSED_STATUSES, ClockKind, Fact, FactKind
 from relaydesk.sla.engine import BusinessCalendar
 from relaydesk.sla.models import BusinessCalendarConfig, SLAClock
 from relaydesk.tickets.access import visible_tickets
@@ -398,18 +398,29 @@ def _calendar_of(entry: _TimedTicket, calendars: dict[int, BusinessCalendar]) ->
     return calendars.get(calendar_id, _ALWAYS_OPEN)
 
 
-_CLOSING_AND_OPENING = (EventKind.CREATED, EventKind.STATUS, EventKind.REOPENED)
+_CLOSED = tuple(sorted(CLOSED_STATUSES))
+# The events a KPI time depends on: creation, public replies, and status changes into or out of
+# resolved/closed.  A change between two open statuses moves neither time (kpis.ticket_times only
+# looks for the start of the final resolved/closed stretch), and skipping those is a third fewer rows.
+_KPI_EVENTS = (
+    Q(kind=EventKind.CREATED)
+    | Q(kind=EventKind.MESSAGE, new_value=MessageKind.REPLY)
+    | (
+        Q(kind__in=(EventKind.STATUS, EventKind.REOPENED))
+        & (Q(new_value__in=_CLOSED) | Q(old_value__in=_CLOSED))
+    )
+)
 
 
 def _facts_by_ticket(ticket_ids: QuerySet[Any]) -> dict[int, list[Fact]]:
     """The KPI-relevant facts of every ticket in ``ticket_ids`` (a subquery), in one query.
 
-    The same facts ``sla.actions.facts_from_events`` gives, less customer messages (they move no
-    KPI) and the first status on CREATED (a new ticket is never resolved), so no JSON is read.
+    The facts ``sla.actions.facts_from_events`` gives, less what moves no KPI time: customer
+    messages, the first status on CREATED (a new ticket is never resolved) and changes between
+    open statuses; so no JSON is read and far fewer rows come back.
     """
     events = (
-        TicketEvent.objects.filter(ticket_id__in=ticket_ids)
-        .filter(Q(kind__in=_CLOSING_AND_OPENING) | Q(kind=EventKind.MESSAGE, new_value=MessageKind.REPLY))
+        TicketEvent.objects.filter(_KPI_EVENTS, ticket_id__in=ticket_ids)
         .values_list("ticket_id", "kind", "new_value", "created_at")
         .order_by("ticket_id", "created_at", "id")
     )
