@@ -142,7 +142,9 @@ def escalate_clock(
     """Claim one clock's threshold and escalate it; returns the stage, or None if not ours to do."""
     with transaction.atomic():
         # Ticket first, like every ticket action, so the scanner and an agent cannot deadlock.
-        locked = Ticket.objects.select_for_update(of=("self",)).select_related(
+        # SKIP LOCKED: a ticket locked right now (another consumer escalating it, an agent saving
+        # it) is left for the next scan instead of making this one wait; its clock is unchanged.
+        locked = Ticket.objects.select_for_update(of=("self",), skip_locked=True).select_related(
             "assignee", "team__escalation_team"
         )
         try:
