@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "relaydesk.notifications",
     "relaydesk.sla",
     "relaydesk.reports",
+    "relaydesk.mail",
 ]
 
 MIDDLEWARE = [
@@ -220,6 +221,22 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Relaydesk <relaydesk@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- the email channel (mailboxes are configured in the admin screens) ----------------------
+# The domain of the Message-IDs Relaydesk writes (<rd.…@MAIL_ID_DOMAIN>); mail carrying one of
+# ours in its own Message-ID is our own mail coming back (a loop).
+MAIL_ID_DOMAIN = env_str("MAIL_ID_DOMAIN", "relaydesk.invalid")
+# Inbound limits, checked before a message is parsed; a bigger one is quarantined.
+MAIL_MAX_BYTES = env_int("MAIL_MAX_BYTES", 25 * 1024 * 1024, minimum=64 * 1024)
+MAIL_MAX_PARTS = env_int("MAIL_MAX_PARTS", 200, minimum=1)
+# Circuit breaker: at most this many mails per hour to one ticket / to one recipient.
+MAIL_MAX_PER_TICKET_HOUR = env_int("MAIL_MAX_PER_TICKET_HOUR", 20, minimum=1)
+MAIL_MAX_PER_RECIPIENT_HOUR = env_int("MAIL_MAX_PER_RECIPIENT_HOUR", 30, minimum=1)
+# Outbound retries: attempts before a send is a permanent failure (backoff doubles from 1 minute).
+MAIL_SEND_ATTEMPTS = env_int("MAIL_SEND_ATTEMPTS", 8, minimum=1)
+# The key that encrypts mailbox passwords at rest (Fernet, urlsafe base64 of 32 bytes). Empty:
+# derived from SECRET_KEY, so changing SECRET_KEY means re-entering mailbox passwords.
+MAIL_CREDENTIALS_KEY = env_str("MAIL_CREDENTIALS_KEY", "")
 
 # --- logging --------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -64,6 +64,9 @@ class ContactEmail(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
     address = models.EmailField(_("address"))
     is_primary = models.BooleanField(default=False)
+    # Set when mail to this address bounced (a delivery status report came back).
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    bounce_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-is_primary", "address"]
