@@ -110,6 +110,8 @@ class InboundEmail(models.Model):
     size = models.PositiveIntegerField()
     header_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     from_address = models.CharField(max_length=255, blank=True)
+    # Where answers go (Reply-To, else From), as parsed when processed.
+    reply_to = models.CharField(max_length=255, blank=True)
     subject = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
     # Why it was quarantined or ignored, in words an admin understands.
