@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", include("relaydesk.accounts.urls_admin")),
     path("sla/", include("relaydesk.sla.urls")),
     path("reports/", include("relaydesk.reports.urls")),
+    path("mail/", include("relaydesk.mail.urls")),
     path("", include("relaydesk.accounts.urls")),
     path("", include("relaydesk.notifications.urls")),
     path("", include("relaydesk.tickets.urls")),
