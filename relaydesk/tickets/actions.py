@@ -62,6 +62,9 @@ class NewAttachment:
     filename: str
     content_type: str
     content: bytes
+    # An email's inline part (``cid:`` in its HTML), resolved only within its own message.
+    content_id: str = ""
+    is_inline: bool = False
 
 
 # --- validation helpers -------------------------------------------------------------------
@@ -345,6 +348,8 @@ def _write_message(
             filename=filename,
             content_type=attachment.content_type[:150] or "application/octet-stream",
             size=len(attachment.content),
+            content_id=attachment.content_id[:255],
+            is_inline=attachment.is_inline,
         )
         stored.file.save(filename, ContentFile(attachment.content), save=False)
         stored.save()

@@ -249,6 +249,9 @@ class Attachment(models.Model):
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=150, default="application/octet-stream")
     size = models.PositiveBigIntegerField(default=0)
+    # Email parts shown inside the message's HTML (``cid:``) rather than listed as files.
+    content_id = models.CharField(max_length=255, blank=True)
+    is_inline = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
