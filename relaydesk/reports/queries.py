@@ -136,6 +136,14 @@ def time_figures(spans: Sequence[Span]) -> TimeFigures | None:
     )
 
 
+@dataclass(frozen=True)
+class ClockFigures:
+    met: int
+    total: int
+    open_breached: int
+    times: TimeFigures | None
+
+
 def met_percent(met: int, total: int) -> float | None:
     return None if total == 0 else 100 * met / total
 
@@ -157,6 +165,24 @@ class AttainmentRow:
     # Collected while reading events; turned into the two figures above.
     first_response_spans: list[Span] = field(default_factory=list, repr=False)
     resolution_spans: list[Span] = field(default_factory=list, repr=False)
+
+    @property
+    def clocks(self) -> list[ClockFigures]:
+        """First response, then resolution: what a table row shows for each."""
+        return [
+            ClockFigures(
+                self.first_response_met,
+                self.first_response_total,
+                self.first_response_open_breached,
+                self.first_response_time,
+            ),
+            ClockFigures(
+                self.resolution_met,
+                self.resolution_total,
+                self.resolution_open_breached,
+                self.resolution_time,
+            ),
+        ]
 
     @property
     def first_response_percent(self) -> float | None:

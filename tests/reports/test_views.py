@@ -16,6 +16,7 @@ from relaydesk.accounts.models import Team
 from relaydesk.reports import queries
 from relaydesk.reports.forms import ReportPeriod
 from relaydesk.reports.templatetags.report_format import human_duration, percent_text
+from relaydesk.reports.views import sla_attainment as sla_attainment_view
 from tests.conftest import World
 from tests.reports.conftest import NOW, RANGE, Week
 from tests.sla.conftest import ny
@@ -56,8 +57,9 @@ def test_page_shows_totals_table_chart_and_definitions(client: Client, world: Wo
     assert "23 h in calendar time" in content
     # Table: met share with counts, medians with p90, humanly.
     assert '<span class="met-value">66.6 %</span><span class="sub">2/3</span>' in content
-    assert '<span>3 h 30 m</span><span class="sub">p90 3 h 30 m</span>' in content
-    assert "p90 2 d 18 h" in content  # 66 h of calendar time
+    # EMEA resolution: median and p90 3 h 30 m both ways; Americas resolution p90 9 h / 66 h.
+    assert '<td class="num"><span>3 h 30 m</span><span class="sub">3 h 30 m</span></td>' in content
+    assert '<td class="num"><span>9 h</span><span class="sub">2 d 18 h</span></td>' in content
     # The definitions are next to the figures.
     assert (
         "The first public reply came within the policy's first-response target, counted in business "
@@ -91,6 +93,28 @@ def test_page_shows_totals_table_chart_and_definitions(client: Client, world: Wo
         'href="?from=2025-06-02&amp;to=2025-06-03&amp;tz=America%2FNew_York&amp;group=team&amp;format=csv"'
         in content
     )
+
+
+def test_a_chart_of_many_groups_keeps_the_biggest(
+    client: Client, world: World, week: Week, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sla_attainment_view, "CHART_MAX_GROUPS", 1)
+    client.force_login(world.sam)
+    content = get(client, group="agent").content.decode()
+    assert chart_data(content)["labels"] == ["Alice Agent"]  # 7 stopped clocks; Bob 2; Unassigned none
+    assert "The 1 group with the most stopped clocks; 1 more in the table." in content
+    assert content.count('<th scope="row" class="group-name">') == 4  # every group and "All"
+
+
+def test_groups_with_only_open_breaches_have_no_chart(client: Client, world: World, week: Week) -> None:
+    client.force_login(world.sam)
+    content = get(
+        client, {"from": "2025-06-05", "to": "2025-06-05", "tz": "America/New_York"}
+    ).content.decode()
+    assert "attainment-chart-data" not in content
+    assert "No clock stopped in this range; the table below shows the open breaches." in content
+    tiles = re.findall(r'<span class="kpi-value">(.*?)</span>', content)
+    assert tiles == ["—", "—", "2", "—", "—"]
 
 
 def test_each_grouping_renders(client: Client, world: World, week: Week) -> None:
@@ -306,6 +330,7 @@ def test_query_budget_does_not_grow_with_tickets(
 
 def test_durations_read_humanly_and_are_truncated() -> None:
     assert human_duration(None) == "—"
+    assert human_duration("") == "—"  # what a template passes for a missing value
     assert human_duration(timedelta(seconds=42)) == "42 s"
     assert human_duration(59 * M + timedelta(seconds=59)) == "59 m"
     assert human_duration(80 * M) == "1 h 20 m"

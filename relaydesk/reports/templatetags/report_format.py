@@ -10,12 +10,13 @@ from django.utils.translation import gettext as _
 register = template.Library()
 
 
-def human_duration(value: timedelta | None) -> str:
+def human_duration(value: object) -> str:
     """ "45 s", "12 m", "1 h 20 m", "3 d 4 h"; truncated, never rounded up; "—" for no value.
 
     Hours run up to 48 before days appear, so a business-time figure of 40 h reads as 40 h.
+    Anything that is not a duration (a template's missing value is "") reads "—".
     """
-    if value is None:
+    if not isinstance(value, timedelta):
         return "—"
     seconds = max(0, int(value.total_seconds()))
     if seconds < 60:
@@ -45,7 +46,7 @@ def percent_text(met: int, total: int) -> str:
 
 
 @register.filter
-def duration(value: timedelta | None) -> str:
+def duration(value: object) -> str:
     return human_duration(value)
 
 

@@ -81,8 +81,7 @@ def _context(
         "presets": Preset.choices,
         "dimensions": [(d.name, d.title) for d in DIMENSIONS.values()],
         "time_zones": [(name, name.replace("_", " ")) for name in time_zone_names()],
-        "chart": _chart(report) if report is not None and not report.is_empty else None,
-        "chart_height": 72 + 44 * len(report.rows) if report is not None else 0,
+        **_chart_context(report),
     }
 
 
@@ -91,24 +90,47 @@ def _share(met: int, total: int) -> float | None:
     return None if tenths is None else tenths / 10
 
 
-def _chart(report: AttainmentReport) -> dict[str, Any]:
+# More bars than this make a chart nobody reads; the table below it always has every group.
+CHART_MAX_GROUPS = 30
+
+
+def _chart_context(report: AttainmentReport | None) -> dict[str, Any]:
+    if report is None or report.is_empty:
+        return {"chart": None}
+    rows = [r for r in report.rows if r.first_response_total or r.resolution_total]
+    shown = rows
+    if len(rows) > CHART_MAX_GROUPS:
+        # The groups with the most stopped clocks, kept in the table's order.
+        biggest = sorted(rows, key=lambda r: -(r.first_response_total + r.resolution_total))
+        keep = {id(r) for r in biggest[:CHART_MAX_GROUPS]}
+        shown = [r for r in rows if id(r) in keep]
+    per_group = 44 if len(shown) <= 12 else 30
+    return {
+        "chart": _chart(shown) if shown else None,
+        "chart_height": 72 + per_group * len(shown),
+        "chart_groups": len(shown),
+        "chart_left_out": len(rows) - len(shown),
+    }
+
+
+def _chart(rows: list[AttainmentRow]) -> dict[str, Any]:
     """What charts.js draws: met % per group for both clocks (null where nothing stopped)."""
     return {
         "type": "attainment",
-        "labels": [row.label for row in report.rows],
+        "labels": [row.label for row in rows],
         "axis": _("Met %"),
         "series": [
             {
                 "label": _("First response met"),
                 "color": "--chart-first-response",
-                "data": [_share(r.first_response_met, r.first_response_total) for r in report.rows],
-                "counts": [[r.first_response_met, r.first_response_total] for r in report.rows],
+                "data": [_share(r.first_response_met, r.first_response_total) for r in rows],
+                "counts": [[r.first_response_met, r.first_response_total] for r in rows],
             },
             {
                 "label": _("Resolution met"),
                 "color": "--chart-resolution",
-                "data": [_share(r.resolution_met, r.resolution_total) for r in report.rows],
-                "counts": [[r.resolution_met, r.resolution_total] for r in report.rows],
+                "data": [_share(r.resolution_met, r.resolution_total) for r in rows],
+                "counts": [[r.resolution_met, r.resolution_total] for r in rows],
             },
         ],
         "of": _("%(met)s of %(total)s"),

@@ -84,7 +84,7 @@
           x: {
             min: 0,
             max: 100,
-            ticks: { color: text, callback: function (v) { return v + " %"; }, stepSize: 25 },
+            ticks: { color: text, callback: function (v) { return v + " %"; }, stepSize: 25, maxRotation: 0 },
             grid: { color: grid },
             border: { color: grid },
             title: { display: true, text: spec.axis, color: text }
@@ -95,7 +95,8 @@
               autoSkip: false,
               callback: function (value) {
                 var label = this.getLabelForValue(value);
-                return label.length > 22 ? label.slice(0, 21) + "…" : label;
+                var room = this.chart.width < 480 ? 14 : 22;  // characters before "…"
+                return label.length > room ? label.slice(0, room - 1) + "…" : label;
               }
             },
             grid: { display: false },
