@@ -99,8 +99,15 @@ def _context(
 ) -> dict[str, Any]:
     user = acting_user(request)
     props_form = props_form or _properties_form(ticket)
-    thread = ticket.messages.select_related("author_user", "author_contact").prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.only("id", "message_id", "filename", "size"))
+    thread = (
+        ticket.messages.select_related("author_user", "author_contact", "email_header", "inbound_email")
+        .defer("inbound_email__raw")
+        .prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.only("id", "message_id", "filename", "size", "is_inline"),
+            )
+        )
     )
     events = list(ticket.events.select_related("actor").order_by("-created_at", "-id")[:TIMELINE_LIMIT])
     return {
