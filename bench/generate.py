@@ -391,9 +391,9 @@ def ensure_contacts(
             (contact_id, f"{first} {last}", org_id, "", language, rng.choice(zones), "", created_at)
         )
         local = f"{_ascii(first)}.{_ascii(last)}.{contact_id}".lower()
-        emails.append((contact_id, f"{local}@{domain}", True))
+        emails.append((contact_id, f"{local}@{domain}", True, ""))
         if rng.random() < 0.05:
-            emails.append((contact_id, f"{local}@{content.INDIVIDUALS_DOMAIN}", False))
+            emails.append((contact_id, f"{local}@{content.INDIVIDUALS_DOMAIN}", False, ""))
     sink.write(
         Contact,
         _columns(
@@ -401,7 +401,9 @@ def ensure_contacts(
         ),
         contacts,
     )
-    sink.write(ContactEmail, _columns(ContactEmail, ("contact", "address", "is_primary")), emails)
+    sink.write(
+        ContactEmail, _columns(ContactEmail, ("contact", "address", "is_primary", "bounce_reason")), emails
+    )
     progress(f"contacts: {missing:,} added in {org_count:,} organizations")
 
 
