@@ -10,12 +10,15 @@ ticket message) is a separate step that can fail into quarantine without losing 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from django.db import IntegrityError, transaction
 
-from relaydesk.mail.models import InboundEmail, Mailbox
+from relaydesk.core.jobs import enqueue_on_commit
+from relaydesk.mail.models import InboundEmail, InboundStatus, Mailbox
 from relaydesk.mail.parsing import normalize_message_id
 
 _HEADER_SCAN_BYTES = 256 * 1024  # enough for any sane header block; limits are checked later
@@ -59,3 +62,42 @@ def store_raw(raw: bytes, *, mailbox: Mailbox | None, source: str) -> tuple[Inbo
     except IntegrityError:  # a concurrent delivery of the same message won the race
         return InboundEmail.objects.get(dedupe_key=key), False
     return row, True
+
+
+def receive(raw: bytes, *, mailbox: Mailbox | None, source: str) -> tuple[InboundEmail, bool]:
+    """``store_raw``, then process the row in a job once it is committed (also a duplicate whose
+    first delivery was never processed: the job does nothing for a row already done)."""
+    row, created = store_raw(raw, mailbox=mailbox, source=source)
+    if row.status == InboundStatus.RECEIVED:
+        from relaydesk.mail.intake_tasks import process_inbound_email  # huey registers on import
+
+        enqueue_on_commit(process_inbound_email, row.pk)
+    return row, created
+
+
+# --- the webhook's secret -------------------------------------------------------------------------
+
+
+def hash_webhook_secret(secret: str) -> str:
+    """What ``Mailbox.webhook_secret_hash`` holds: the SHA-256 (hex) of the secret."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def new_webhook_secret() -> tuple[str, str]:
+    """A fresh secret (shown to the admin once) and the hash to store."""
+    secret = secrets.token_urlsafe(32)
+    return secret, hash_webhook_secret(secret)
+
+
+_NO_HASH = hash_webhook_secret("no mailbox has this secret")
+
+
+def webhook_secret_matches(mailbox: Mailbox | None, presented: str) -> bool:
+    """Constant-time check of ``presented`` against the mailbox's stored hash.
+
+    A missing or inactive mailbox, or one without a webhook secret, is compared against a dummy
+    hash, so the answer takes the same time whichever of them it was.
+    """
+    stored = mailbox.webhook_secret_hash if mailbox is not None and mailbox.is_active else ""
+    matches = hmac.compare_digest(hash_webhook_secret(presented), stored or _NO_HASH)
+    return matches and bool(stored) and bool(presented)

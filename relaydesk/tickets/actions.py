@@ -432,6 +432,18 @@ def do_add_customer_message(
     return message
 
 
+def do_add_system_message(ticket: Ticket, text: str) -> Message:
+    """Relaydesk itself notes something on ``ticket`` (locked): an automatic reply, a bounce.
+
+    Internal like every system message; the status, the SLA clocks and the waiting time stay as
+    they are, and a closed ticket takes it too (an out-of-office answer must not reopen anything).
+    """
+    body = without_nul(text).strip()[:MAX_BODY_LENGTH] or "(empty)"
+    message = _write_message(ticket, kind=MessageKind.SYSTEM, body_text=body, body_html="", acting_user=None)
+    _bump(ticket, [])
+    return message
+
+
 def _is_waiting_on_us(ticket: Ticket) -> bool:
     """True when the latest message before now is an unanswered customer message."""
     last = (

@@ -1,0 +1,31 @@
+"""Inbound mail jobs: process one stored message, and pick up messages whose job was lost.
+
+Both only call ``processing``; processing a row twice is a no-op and never raises, so neither job
+needs retries: a message that cannot be processed ends quarantined, not in the job queue.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+
+from relaydesk.mail.processing import pending_inbound_ids, process_inbound
+
+logger = logging.getLogger(__name__)
+
+
+@db_task()
+def process_inbound_email(inbound_id: int) -> None:
+    outcome = process_inbound(inbound_id)
+    logger.info("Inbound email %s: %s", inbound_id, outcome.describe())
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("mail-inbound-sweep")
+def process_stalled_inbound_email() -> None:
+    """Rows still ``received`` minutes after they arrived: the worker died or the queue lost the job."""
+    for inbound_id in pending_inbound_ids():
+        outcome = process_inbound(inbound_id)
+        logger.warning("Inbound email %s was waiting; now %s", inbound_id, outcome.describe())

@@ -1,0 +1,645 @@
+"""Inbound mail, step two: a stored raw message becomes a ticket message, or a row that says why not.
+
+``process_inbound(inbound_id)`` runs in its own transaction with the ``InboundEmail`` row locked,
+does nothing for a row that is no longer ``received`` (so a job that runs twice is harmless), and
+never raises: a message that cannot be parsed (``MailParseError``: too large, too deep, ...) or any
+unexpected error ends as ``quarantined`` with the error in ``reason``, the raw bytes untouched, for
+an admin to look at and reprocess (``check_reprocess``). The work itself runs inside a savepoint,
+so whatever it wrote before failing is rolled back and only the quarantine mark remains.
+
+What happens to a message (docs/email-channel.md has the reasoning):
+
+* our own mail coming back (our Message-ID, one of our addresses as sender): ``ignored``;
+* a delivery-status report: a system note on the ticket of the mail that bounced, and the failed
+  address of that ticket's requester or follower is marked bounced; ``ignored`` when it matches
+  no ticket;
+* other automatic mail (auto-replies, lists, no-reply senders): a system note on the ticket it
+  threads into (no status change, no follow-up, no acknowledgement); ``ignored`` when it threads
+  nowhere, so two robots never open tickets for each other;
+* a person's reply: a customer message on its ticket (a closed ticket gets a linked follow-up);
+* anything else: a new email ticket for the sender, acknowledged when the mailbox says so.
+
+Threading, strongest first: our signed Message-IDs in In-Reply-To/References, our signed
+``+t{id}.{token}`` reply addresses, any other referenced Message-ID we stored (inbound or
+outbound), then an unsigned ``[#1234]`` subject token, honoured only when the sender is that
+ticket's requester or a follower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from relaydesk.accounts.models import User
+from relaydesk.core.errors import NotFound, PermissionDenied, RelaydeskError, ValidationFailed
+from relaydesk.customers.actions import find_or_create_contact_by_email
+from relaydesk.customers.models import Contact, ContactEmail
+from relaydesk.mail.loops import is_automatic
+from relaydesk.mail.models import (
+    Follower,
+    InboundEmail,
+    InboundStatus,
+    Mailbox,
+    MessageHeader,
+    OutboundEmail,
+)
+from relaydesk.mail.parsing import Limits, MailParseError, ParsedMail, normalize_address, parse_message
+from relaydesk.mail.thread_refs import ThreadHints, candidate_ticket_ids
+from relaydesk.tickets.actions import (
+    MAX_BODY_LENGTH,
+    MAX_SUBJECT_LENGTH,
+    NewAttachment,
+    do_add_customer_message,
+    do_add_system_message,
+    do_create_ticket,
+)
+from relaydesk.tickets.models import Channel, Message, Ticket
+
+logger = logging.getLogger(__name__)
+
+# A merged ticket points at the one it went into; chains are short, a cycle must not hang us.
+MAX_MERGE_HOPS = 10
+# Cc lists of hundreds (a mail to a whole department) must not flood a ticket with followers.
+MAX_FOLLOWERS_PER_TICKET = 50
+# How much of an automatic mail or a bounce report is copied into its system note.
+MAX_NOTE_EXCERPT = 4000
+# Reasons from ``is_automatic`` that mean the mail is our own, already on its ticket.
+_OWN_MAIL_REASONS = {"our own Message-ID", "sent from our own address"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What processing did with one inbound row (for the ingest command, the logs and tests)."""
+
+    inbound_id: int
+    status: str
+    reason: str = ""
+    ticket_id: int | None = None
+    message_id: int | None = None
+    created_ticket: bool = False
+    matched_by: str = ""  # how a reply found its ticket: message-id, reply-address, references, subject
+
+    def describe(self) -> str:
+        if self.status == InboundStatus.PROCESSED:
+            if self.created_ticket:
+                return f"new ticket #{self.ticket_id}"
+            return f"added to ticket #{self.ticket_id}"
+        if self.status == "missing":
+            return self.reason
+        return f"{self.status}: {self.reason}" if self.reason else str(self.status)
+
+
+def _outcome(row: InboundEmail, *, created_ticket: bool = False, matched_by: str = "") -> Outcome:
+    return Outcome(
+        inbound_id=row.pk,
+        status=row.status,
+        reason=row.reason,
+        ticket_id=row.ticket_id,
+        message_id=row.message_id,
+        created_ticket=created_ticket,
+        matched_by=matched_by,
+    )
+
+
+def limits() -> Limits:
+    return Limits(max_bytes=settings.MAIL_MAX_BYTES, max_parts=settings.MAIL_MAX_PARTS)
+
+
+def _secret() -> bytes:
+    return settings.SECRET_KEY.encode()
+
+
+# --- the job --------------------------------------------------------------------------------------
+
+
+def process_inbound(inbound_id: int) -> Outcome:
+    """Process the stored message ``inbound_id`` once. Never raises (see the module docstring)."""
+    try:
+        with transaction.atomic():
+            row = (
+                InboundEmail.objects.select_for_update(of=("self",))
+                .select_related("mailbox")
+                .filter(pk=inbound_id)
+                .first()
+            )
+            if row is None:
+                return Outcome(inbound_id=inbound_id, status="missing", reason="No such inbound email.")
+            if row.status != InboundStatus.RECEIVED:
+                return _outcome(row)
+            row.attempts += 1
+            work = _Processing(row)
+            try:
+                with transaction.atomic():
+                    work.run()
+            except MailParseError as error:
+                _quarantine(row, f"{error.message} ({error.reason})")
+            except Exception as error:
+                logger.exception("Inbound email %s could not be processed; quarantined", inbound_id)
+                _quarantine(row, f"Unexpected error while processing: {type(error).__name__}: {error}")
+            row.processed_at = timezone.now()
+            row.save(
+                update_fields=[
+                    "mailbox",
+                    "status",
+                    "reason",
+                    "attempts",
+                    "ticket",
+                    "message",
+                    "from_address",
+                    "reply_to",
+                    "subject",
+                    "processed_at",
+                ]
+            )
+            if row.status != InboundStatus.PROCESSED:
+                return _outcome(row)
+            return _outcome(row, created_ticket=work.created_ticket, matched_by=work.matched_by)
+    except Exception as error:  # the transaction itself failed (database trouble): mark it apart
+        logger.exception("Inbound email %s: processing transaction failed", inbound_id)
+        return _quarantine_after_failure(inbound_id, error)
+
+
+def _quarantine(row: InboundEmail, reason: str) -> None:
+    # The savepoint rolled back whatever was written; forget what the attempt had set in memory.
+    row.status = InboundStatus.QUARANTINED
+    row.reason = reason[:2000]
+    row.ticket = None
+    row.message = None
+
+
+def _quarantine_after_failure(inbound_id: int, error: Exception) -> Outcome:
+    reason = f"Processing failed: {type(error).__name__}: {error}"[:2000]
+    try:
+        with transaction.atomic():
+            InboundEmail.objects.filter(pk=inbound_id, status=InboundStatus.RECEIVED).update(
+                status=InboundStatus.QUARANTINED, reason=reason, processed_at=timezone.now()
+            )
+    except Exception:
+        # The database is unreachable: the row stays ``received`` and the periodic sweep retries it.
+        logger.exception("Inbound email %s: could not record the failure", inbound_id)
+        return Outcome(inbound_id=inbound_id, status=InboundStatus.RECEIVED, reason=reason)
+    return Outcome(inbound_id=inbound_id, status=InboundStatus.QUARANTINED, reason=reason)
+
+
+def check_reprocess(user: User, inbound_id: int) -> Outcome:
+    """An admin sends a quarantined message through processing again (after fixing its cause)."""
+    if not user.is_active or not user.is_admin:
+        raise PermissionDenied("Only admins can reprocess quarantined email.")
+    with transaction.atomic():
+        row = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
+        if row is None:
+            raise NotFound(f"Inbound email {inbound_id} does not exist.")
+        if row.status != InboundStatus.QUARANTINED:
+            raise ValidationFailed(
+                f"Only quarantined email can be reprocessed; this one is {row.get_status_display()}."
+            )
+        row.status = InboundStatus.RECEIVED
+        row.reason = ""
+        row.save(update_fields=["status", "reason"])
+    return process_inbound(inbound_id)
+
+
+def pending_inbound_ids(*, older_than_seconds: int = 120, limit: int = 500) -> list[int]:
+    """Rows still ``received`` a while after arriving: their job was lost (a crash, a full queue)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return list(
+        InboundEmail.objects.filter(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+# --- one message ----------------------------------------------------------------------------------
+
+
+class _Processing:
+    """The work on one locked row, inside the savepoint of ``process_inbound``."""
+
+    def __init__(self, row: InboundEmail) -> None:
+        self.row = row
+        self.created_ticket = False
+        self.matched_by = ""
+        self.notes: list[str] = []
+
+    def run(self) -> None:
+        row = self.row
+        parsed = parse_message(bytes(row.raw), limits=limits())
+        row.from_address = (parsed.from_address or "")[:255]
+        row.subject = parsed.subject[:255]
+        row.reply_to = ((parsed.reply_to or [parsed.from_address or ""])[0] or "")[:255]
+        own_addresses = _mailbox_addresses()
+        if row.mailbox is None:
+            row.mailbox = _mailbox_for(parsed, own_addresses)
+        if parsed.message_id and self._already_delivered(parsed.message_id):
+            return
+        automatic = is_automatic(
+            parsed, own_message_id_domain=settings.MAIL_ID_DOMAIN, own_addresses=own_addresses
+        )
+        if automatic in _OWN_MAIL_REASONS:
+            self.ignore(f"Our own mail came back ({automatic}).")
+            return
+        hints = candidate_ticket_ids(parsed, domain=settings.MAIL_ID_DOMAIN, secret=_secret())
+        if parsed.is_bounce:
+            self.bounce(parsed, hints)
+            return
+        ticket = self.thread(parsed, hints)
+        if automatic is not None:
+            self.automatic(parsed, ticket, automatic)
+            return
+        self.customer_message(parsed, ticket, own_addresses)
+
+    def ignore(self, reason: str, ticket: Ticket | None = None) -> None:
+        self.row.status = InboundStatus.IGNORED
+        self.row.reason = reason
+        self.row.ticket = ticket
+
+    def processed(self, message: Message) -> None:
+        self.row.status = InboundStatus.PROCESSED
+        self.row.reason = " ".join(self.notes)[:2000]
+        self.row.ticket_id = message.ticket_id
+        self.row.message = message
+
+    def _already_delivered(self, message_id: str) -> bool:
+        """The same message reached us before through another mailbox (a Cc to two of ours)."""
+        if connection.vendor == "postgresql":
+            # Two copies processed at the same instant would both find nothing: take turns per id.
+            key = int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:8], "big", signed=True)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        earlier = (
+            InboundEmail.objects.filter(header_message_id=message_id, status=InboundStatus.PROCESSED)
+            .exclude(pk=self.row.pk)
+            .exclude(message=None)
+            .select_related("ticket")
+            .first()
+        )
+        if earlier is None:
+            return False
+        self.ignore(
+            f"The same message (Message-ID {message_id}) was already added to ticket "
+            f"#{earlier.ticket_id} from inbound email {earlier.pk}.",
+            earlier.ticket,
+        )
+        return True
+
+    # --- threading ------------------------------------------------------------------------------
+
+    def thread(self, parsed: ParsedMail, hints: ThreadHints, *, use_subject: bool = True) -> Ticket | None:
+        """The locked ticket this message belongs to (merges followed), or None."""
+        ticket_id = _first_existing(hints.own_ticket_ids)
+        matched_by = "message-id"
+        if ticket_id is None:
+            ticket_id, matched_by = _first_existing(hints.reply_address_ticket_ids), "reply-address"
+        if ticket_id is None:
+            ticket_id, matched_by = _ticket_of_message_ids(hints.referenced_message_ids), "references"
+        if ticket_id is None and use_subject and hints.subject_ticket_id is not None:
+            ticket_id, matched_by = _subject_ticket(hints.subject_ticket_id, parsed.from_address), "subject"
+        if ticket_id is None:
+            return None
+        self.matched_by = matched_by
+        return _lock_following_merges(ticket_id)
+
+    # --- the kinds of message -------------------------------------------------------------------
+
+    def bounce(self, parsed: ParsedMail, hints: ThreadHints) -> None:
+        """A delivery-status report: a note on the ticket whose mail bounced, the address marked."""
+        info = parsed.bounce
+        ticket_id = _first_existing([hints.bounced_ticket_id] if hints.bounced_ticket_id else [])
+        if ticket_id is None and info is not None and info.original_message_id:
+            ticket_id = _ticket_of_message_ids([info.original_message_id])
+        if ticket_id is not None:
+            self.matched_by = "bounced-message-id"
+            ticket = _lock_following_merges(ticket_id)
+        else:  # a report that also quotes our id in its own headers
+            ticket = self.thread(parsed, hints, use_subject=False)
+        failed = info.failed_recipients if info else []
+        if ticket is None:
+            listed = f" (failed: {', '.join(failed)})" if failed else ""
+            self.ignore(f"Delivery status report for a message that is on no ticket{listed}.")
+            return
+        status = info.status if info and info.status else "failed"
+        marked = _mark_bounced(ticket, failed, reason=f"{status} {parsed.subject}".strip())
+        who = ", ".join(failed) if failed else "an unknown recipient"
+        text = f"Email to {who} could not be delivered (status {status})."
+        if marked:
+            text += f" Marked as bouncing: {', '.join(marked)}."
+        excerpt = _excerpt(parsed.new_text or parsed.text)
+        if excerpt:
+            source = parsed.from_address or "the mail server"
+            text += f"\n\nThe delivery report from {source} says:\n\n{excerpt}"
+        message = do_add_system_message(ticket, text)
+        self._write_header(message, parsed)
+        self.processed(message)
+
+    def automatic(self, parsed: ParsedMail, ticket: Ticket | None, reason: str) -> None:
+        if ticket is None:
+            self.ignore(f"Automatic mail ({reason}) that belongs to no ticket: no ticket was created.")
+            return
+        sender = _sender_label(parsed)
+        text = f"Automatic mail from {sender} ({reason}), not answered automatically."
+        excerpt = _excerpt(parsed.new_text or parsed.text)
+        if parsed.subject:
+            text += f"\nSubject: {parsed.subject}"
+        if excerpt:
+            text += f"\n\n{excerpt}"
+        message = do_add_system_message(ticket, text)
+        self._write_header(message, parsed)
+        self.notes.append(
+            f"Automatic mail ({reason}): added as a system note; the ticket's status is unchanged."
+        )
+        self.processed(message)
+
+    def customer_message(
+        self, parsed: ParsedMail, ticket: Ticket | None, own_addresses: Sequence[str]
+    ) -> None:
+        requester = _sender_contact(parsed)
+        attachments, dropped = _attachments(parsed)
+        body_text, body_html = _body(parsed, dropped)
+        mailbox = self.row.mailbox
+        if ticket is None:
+            new_ticket = do_create_ticket(
+                subject=_subject(parsed.subject),
+                requester=requester,
+                body_text=body_text,
+                body_html=body_html,
+                channel=Channel.EMAIL,
+                team=mailbox.team if mailbox else None,
+                language=mailbox.language if mailbox else None,
+                attachments=attachments,
+            )
+            message = new_ticket.messages.get()
+            self.created_ticket = True
+        else:
+            message = do_add_customer_message(
+                ticket,
+                body_text=body_text,
+                body_html=body_html,
+                author=requester,
+                attachments=attachments,
+                channel=Channel.EMAIL,
+            )
+            # A closed ticket answers with a linked follow-up: a new ticket for the customer.
+            self.created_ticket = message.ticket_id != ticket.pk
+        if dropped:
+            self.notes.append(f"Attachments over the size limit were not added: {', '.join(dropped)}.")
+        self._write_header(message, parsed)
+        target = message.ticket
+        _add_followers(target, parsed, requester=requester, own_addresses=own_addresses)
+        self.processed(message)
+        if self.created_ticket and mailbox is not None and mailbox.send_acknowledgement:
+            self._acknowledge(target, parsed)
+
+    def _write_header(self, message: Message, parsed: ParsedMail) -> None:
+        MessageHeader.objects.create(
+            message=message,
+            ticket_id=message.ticket_id,
+            header_message_id=parsed.message_id or "",
+            quoted_text=parsed.quoted_text,
+            quoted_html=parsed.quoted_html or "",
+            original_html=parsed.html or "",
+            has_remote_images=parsed.has_remote_images,
+        )
+
+    def _acknowledge(self, ticket: Ticket, parsed: ParsedMail) -> None:
+        # Imported here: the outbox is its own module, written and replaced independently.
+        from relaydesk.mail import outbox
+
+        try:
+            with transaction.atomic():
+                outbox.do_queue_acknowledgement(ticket, inbound=self.row, parsed=parsed)
+        except Exception as error:
+            # The ticket matters more than the automatic answer: keep it, say what went wrong.
+            logger.exception("Inbound email %s: the acknowledgement could not be queued", self.row.pk)
+            self.notes.append(f"The acknowledgement could not be queued: {type(error).__name__}: {error}")
+            self.row.reason = " ".join(self.notes)[:2000]
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _mailbox_addresses() -> list[str]:
+    return [address.lower() for address in Mailbox.objects.values_list("address", flat=True)]
+
+
+def _is_own_address(address: str, own_addresses: Iterable[str]) -> bool:
+    """One of our mailboxes, also in its ``local+anything@domain`` form (reply addresses)."""
+    lowered = address.lower()
+    local, _, domain = lowered.rpartition("@")
+    base = f"{local.split('+', 1)[0]}@{domain}"
+    return any(lowered == own or base == own for own in own_addresses)
+
+
+def _mailbox_for(parsed: ParsedMail, own_addresses: Sequence[str]) -> Mailbox | None:
+    """The mailbox a message without one (``ingest-mail`` with no ``--mailbox``) was sent to."""
+    recipients = [*parsed.delivered_to, *(a for _, a in parsed.to), *(a for _, a in parsed.cc)]
+    for recipient in recipients:
+        lowered = recipient.lower()
+        local, _, domain = lowered.rpartition("@")
+        base = f"{local.split('+', 1)[0]}@{domain}"
+        for own in own_addresses:
+            if own in (lowered, base):
+                return Mailbox.objects.filter(address__lower=own).first()
+    return None
+
+
+def _first_existing(ticket_ids: Sequence[int]) -> int | None:
+    if not ticket_ids:
+        return None
+    existing = set(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", flat=True))
+    return next((ticket_id for ticket_id in ticket_ids if ticket_id in existing), None)
+
+
+def _with_brackets(message_ids: Sequence[str]) -> list[str]:
+    # Stored ids are normalised (no angle brackets); accept the bracketed form as well.
+    return [*message_ids, *(f"<{mid}>" for mid in message_ids)]
+
+
+def _ticket_of_message_ids(message_ids: Sequence[str]) -> int | None:
+    """The ticket of the first of ``message_ids`` (in order) that we stored, inbound or outbound.
+
+    Message headers hold every message on a ticket (inbound and sent); inbound rows and the outbox
+    cover mail written before its header row, such as an acknowledgement.
+    """
+    wanted = [mid for mid in message_ids if mid][:100]
+    if not wanted:
+        return None
+    candidates = _with_brackets(wanted)
+    lookups = (
+        lambda: MessageHeader.objects.filter(header_message_id__in=candidates),
+        lambda: InboundEmail.objects.filter(header_message_id__in=candidates).exclude(ticket=None),
+        lambda: OutboundEmail.objects.filter(header_message_id__in=candidates),
+    )
+    for lookup in lookups:
+        found: dict[str, int] = {}
+        for mid, ticket_id in lookup().values_list("header_message_id", "ticket_id"):
+            if ticket_id is not None:
+                found.setdefault(mid.strip("<>"), ticket_id)
+        if found:
+            return next(found[mid] for mid in wanted if mid in found)
+    return None
+
+
+def _subject_ticket(ticket_id: int, sender: str | None) -> int | None:
+    """``[#ticket_id]`` counts only when the sender is that ticket's requester or a follower."""
+    requester_id = Ticket.objects.filter(pk=ticket_id).values_list("requester_id", flat=True).first()
+    if requester_id is None or not sender:
+        return None
+    lowered = sender.lower()
+    if ContactEmail.objects.filter(contact_id=requester_id, address__lower=lowered).exists():
+        return ticket_id
+    if Follower.objects.filter(ticket_id=ticket_id, address__lower=lowered).exists():
+        return ticket_id
+    return None
+
+
+def _lock_following_merges(ticket_id: int) -> Ticket | None:
+    """Lock the ticket, or the ticket it was merged into (and so on)."""
+    queryset = Ticket.objects.select_for_update(of=("self",)).select_related("requester", "assignee", "team")
+    ticket = queryset.filter(pk=ticket_id).first()
+    hops = 0
+    while ticket is not None and ticket.merged_into_id is not None and hops < MAX_MERGE_HOPS:
+        ticket = queryset.filter(pk=ticket.merged_into_id).first()
+        hops += 1
+    return ticket
+
+
+def _sender_contact(parsed: ParsedMail) -> Contact:
+    """The contact of the sender (From, else Reply-To): never a user, whatever the address says."""
+    tried = []
+    for address in [parsed.from_address, *parsed.reply_to]:
+        if not address:
+            continue
+        tried.append(address)
+        try:
+            return find_or_create_contact_by_email(address, name=parsed.from_name)
+        except ValidationFailed:
+            continue
+    detail = f" ({', '.join(tried)} is not a valid address)" if tried else ""
+    raise MailParseError("no_sender", f"The message has no usable sender address{detail}.")
+
+
+def _subject(subject: str) -> str:
+    cleaned = " ".join(subject.split())[:MAX_SUBJECT_LENGTH]
+    return cleaned or "(no subject)"
+
+
+def _attachments(parsed: ParsedMail) -> tuple[list[NewAttachment], list[str]]:
+    """The parts to keep, and the names of those over MAX_ATTACHMENT_BYTES (dropped, noted)."""
+    kept: list[NewAttachment] = []
+    dropped: list[str] = []
+    for part in parsed.attachments:
+        if part.size > settings.MAX_ATTACHMENT_BYTES:
+            dropped.append(f"{part.filename} ({_megabytes(part.size)})")
+            continue
+        kept.append(
+            NewAttachment(
+                filename=part.filename,
+                content_type=part.content_type,
+                content=part.content,
+                content_id=part.content_id or "",
+                is_inline=part.is_inline,
+            )
+        )
+    return kept, dropped
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _body(parsed: ParsedMail, dropped: Sequence[str]) -> tuple[str, str]:
+    """What the customer newly wrote, as (text, sanitised HTML), with notes about what was left out."""
+    text = parsed.new_text.strip()
+    body_html = (parsed.new_html or "").strip()
+    notes = []
+    if len(text) > MAX_BODY_LENGTH - 1000:
+        text = text[: MAX_BODY_LENGTH - 1000].rstrip()
+        body_html = ""  # cut HTML could end inside a tag; the text version is shown instead
+        notes.append(
+            f"[The message was cut at {MAX_BODY_LENGTH - 1000:,} characters; the original email is kept.]"
+        )
+    if len(body_html) > 2 * MAX_BODY_LENGTH:
+        body_html = ""
+    if dropped:
+        limit = _megabytes(settings.MAX_ATTACHMENT_BYTES)
+        notes.append(
+            f"[Not attached, larger than the {limit} limit: {', '.join(dropped)}. "
+            "The original email, with them, is kept.]"
+        )
+    if not text:
+        text = "(This email has no text.)" if not parsed.attachments else "(This email has only attachments.)"
+        body_html = ""
+    if notes:
+        text = "\n\n".join([text, *notes])
+        if body_html:
+            body_html += "".join(f"<p><em>{html.escape(note)}</em></p>" for note in notes)
+    return text, body_html
+
+
+def _excerpt(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= MAX_NOTE_EXCERPT else text[:MAX_NOTE_EXCERPT].rstrip() + " …"
+
+
+def _sender_label(parsed: ParsedMail) -> str:
+    address = parsed.from_address or "an unknown sender"
+    return f"{parsed.from_name} <{address}>" if parsed.from_name else address
+
+
+def _add_followers(
+    ticket: Ticket, parsed: ParsedMail, *, requester: Contact, own_addresses: Sequence[str]
+) -> list[str]:
+    """Cc'd people become followers: not us, not the sender, not the requester; capped per ticket."""
+    from relaydesk.mail.followers import clean_follower, do_add_follower
+
+    sender = (parsed.from_address or "").lower()
+    candidates = [
+        (name, address)
+        for name, address in parsed.cc
+        if address.lower() != sender and not _is_own_address(address, own_addresses)
+    ]
+    if not candidates:
+        return []
+    room = MAX_FOLLOWERS_PER_TICKET - Follower.objects.filter(ticket=ticket).count()
+    added: list[str] = []
+    for name, address in candidates:
+        if room <= 0:
+            break
+        try:
+            address, name = clean_follower(address, name)
+        except RelaydeskError:
+            continue
+        if do_add_follower(ticket, address=address, name=name, acting_user=None) is not None:
+            added.append(address)
+            room -= 1
+    return added
+
+
+def _mark_bounced(ticket: Ticket, failed: Sequence[str], *, reason: str) -> list[str]:
+    """Mark the failed addresses that belong to ``ticket`` (its requester's, its followers')."""
+    wanted = {normalize_address(address) or "" for address in failed} - {""}
+    wanted = {address.lower() for address in wanted}
+    if not wanted:
+        return []
+    followers = {
+        address.lower()
+        for address in Follower.objects.filter(ticket=ticket).values_list("address", flat=True)
+    }
+    rows = [
+        row
+        for row in ContactEmail.objects.filter(address__lower__in=wanted)
+        if row.contact_id == ticket.requester_id or row.address.lower() in followers
+    ]
+    if rows:
+        ContactEmail.objects.filter(pk__in=[row.pk for row in rows]).update(
+            bounced_at=timezone.now(), bounce_reason=reason[:255]
+        )
+    return sorted(row.address for row in rows)

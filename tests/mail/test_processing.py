@@ -1,0 +1,755 @@
+"""process_inbound: new tickets, threading, loops, bounces, followers, attachments, quarantine, reprocess."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any, cast
+
+import pytest
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from relaydesk.accounts.models import User
+from relaydesk.core.errors import NotFound, PermissionDenied, ValidationFailed
+from relaydesk.customers.models import Contact, ContactEmail
+from relaydesk.mail import outbox, processing
+from relaydesk.mail.intake import store_raw
+from relaydesk.mail.intake_tasks import process_inbound_email, process_stalled_inbound_email
+from relaydesk.mail.models import Follower, InboundEmail, InboundStatus, Mailbox, MessageHeader
+from relaydesk.mail.parsing import ParsedMail
+from relaydesk.mail.processing import Outcome, check_reprocess, pending_inbound_ids, process_inbound
+from relaydesk.mail.thread_refs import make_message_id, make_reply_address
+from relaydesk.tickets.actions import check_merge_ticket, do_change_ticket
+from relaydesk.tickets.models import Channel, Message, MessageKind, Status, Ticket, TicketEvent
+from tests.conftest import World
+
+pytestmark = pytest.mark.django_db
+
+QUOTE = "\n\nOn Mon, 1 Jan 2024 at 10:00, Support <support@example.com> wrote:\n"
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+def mail(
+    *,
+    sender: str = "Carol Customer <carol@acme.example>",
+    to: str = "Support <support@example.com>",
+    subject: str = "Printer is down",
+    message_id: str | None = "<m1@acme.example>",
+    text: str = "It stopped printing this morning.",
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+    attachments: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
+    inline: list[tuple[str, bytes]] = (),  # type: ignore[assignment]  # (content id, png bytes)
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    if message_id:
+        msg["Message-ID"] = message_id
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(text)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+        for content_id, data in inline:
+            html_part = cast(EmailMessage, msg.get_payload()[1])  # type: ignore[index]
+            html_part.add_related(data, "image", "png", cid=f"<{content_id}>")
+    for filename, content_type, data in attachments:
+        maintype, subtype = content_type.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg.as_bytes()
+
+
+@dataclass
+class Acks:
+    calls: list[tuple[Ticket, InboundEmail, ParsedMail]]
+
+
+@pytest.fixture
+def acks(monkeypatch: pytest.MonkeyPatch) -> Acks:
+    """The outbox is another engineer's module: record the acknowledgements asked of it."""
+    recorded = Acks(calls=[])
+
+    def record(ticket: Ticket, *, inbound: InboundEmail, parsed: ParsedMail) -> None:
+        recorded.calls.append((ticket, inbound, parsed))
+
+    monkeypatch.setattr(outbox, "do_queue_acknowledgement", record)
+    return recorded
+
+
+@pytest.fixture
+def mailbox(world: World) -> Mailbox:
+    return Mailbox.objects.create(
+        name="Support", address="support@example.com", team=world.emea, language="de"
+    )
+
+
+def deliver(raw: bytes, mailbox: Mailbox | None) -> tuple[Outcome, InboundEmail]:
+    row, created = store_raw(raw, mailbox=mailbox, source="webhook")
+    assert created
+    outcome = process_inbound(row.pk)
+    row.refresh_from_db()
+    return outcome, row
+
+
+def our_message_id(message: Message) -> str:
+    return make_message_id(
+        message.ticket_id, message.pk, settings.MAIL_ID_DOMAIN, settings.SECRET_KEY.encode()
+    )
+
+
+def message_of(outcome: Outcome) -> Message:
+    assert outcome.message_id is not None, outcome
+    return Message.objects.get(pk=outcome.message_id)
+
+
+def ticket_of(outcome: Outcome) -> Ticket:
+    assert outcome.ticket_id is not None, outcome
+    return Ticket.objects.get(pk=outcome.ticket_id)
+
+
+def first_message(ticket: Ticket) -> Message:
+    return ticket.messages.order_by("id").first()  # type: ignore[return-value]
+
+
+# --- new tickets ----------------------------------------------------------------------------------
+
+
+def test_a_new_email_becomes_an_email_ticket_with_team_and_language_of_the_mailbox(
+    world: World, mailbox: Mailbox, acks: Acks
+) -> None:
+    raw = mail(
+        sender="Erin Example <erin@newcustomer.example>",
+        text=f"The printer is down.{QUOTE}> old",
+        headers={"Reply-To": "tickets@newcustomer.example"},
+    )
+    outcome, row = deliver(raw, mailbox)
+
+    assert outcome.status == InboundStatus.PROCESSED
+    assert outcome.created_ticket
+    ticket = ticket_of(outcome)
+    assert (ticket.channel, ticket.team, ticket.language) == (Channel.EMAIL, world.emea, "de")
+    assert ticket.subject == "Printer is down"
+    requester = ticket.requester
+    assert requester.name == "Erin Example"
+    assert list(requester.emails.values_list("address", flat=True)) == ["erin@newcustomer.example"]
+    [message] = ticket.messages.all()
+    assert message.kind == MessageKind.CUSTOMER
+    assert message.author_contact == requester
+    assert message.body_text == "The printer is down."
+    header = MessageHeader.objects.get(message=message)
+    assert header.ticket == ticket
+    assert header.header_message_id == "m1@acme.example"
+    assert header.quoted_text.startswith("On Mon, 1 Jan 2024")
+    assert (row.status, row.ticket, row.message, row.reason) == (InboundStatus.PROCESSED, ticket, message, "")
+    assert row.reply_to == "tickets@newcustomer.example"
+    assert row.from_address == "erin@newcustomer.example"
+    assert row.attempts == 1
+    assert [(t.pk, inbound.pk) for t, inbound, _ in acks.calls] == [(ticket.pk, row.pk)]
+    assert acks.calls[0][2].message_id == "m1@acme.example"
+
+
+def test_a_known_sender_is_the_existing_contact(world: World, mailbox: Mailbox, acks: Acks) -> None:
+    outcome, _ = deliver(mail(sender="CAROL@ACME.EXAMPLE"), mailbox)
+    assert ticket_of(outcome).requester == world.carol
+    assert Contact.objects.count() == 2
+
+
+def test_no_acknowledgement_when_the_mailbox_does_not_send_them(mailbox: Mailbox, acks: Acks) -> None:
+    mailbox.send_acknowledgement = False
+    mailbox.save()
+    outcome, _ = deliver(mail(), mailbox)
+    assert outcome.created_ticket
+    assert acks.calls == []
+
+
+def test_html_mail_stores_the_new_part_and_the_sanitised_original(mailbox: Mailbox, acks: Acks) -> None:
+    html = (
+        '<p onclick="steal()">The printer is down.</p><script>alert(1)</script>'
+        '<img src="https://tracker.example/p.gif">'
+        '<div class="gmail_quote">On Mon, 1 Jan 2024 Support wrote:<blockquote>old answer</blockquote></div>'
+    )
+    outcome, _ = deliver(mail(html=html), mailbox)
+
+    message = message_of(outcome)
+    assert "The printer is down." in message.body_html
+    assert "old answer" not in message.body_html
+    assert "<script" not in message.body_html
+    assert "onclick" not in message.body_html
+    header = message.email_header
+    assert "old answer" in header.quoted_html
+    assert "The printer is down." in header.original_html
+    assert "old answer" in header.original_html
+    assert "<script" not in header.original_html
+    assert "onclick" not in header.original_html
+    assert header.has_remote_images
+
+
+def test_attachments_and_inline_images_become_ticket_attachments(mailbox: Mailbox, acks: Acks) -> None:
+    raw = mail(
+        html='<p>See the picture:</p><img src="cid:shot@acme.example">',
+        inline=[("shot@acme.example", PIXEL)],
+        attachments=[("invoice.pdf", "application/pdf", b"%PDF-1.4 invoice")],
+    )
+    outcome, _ = deliver(raw, mailbox)
+
+    rows = message_of(outcome).attachments.order_by("id")
+    assert [(a.filename, a.content_type, a.content_id, a.is_inline, a.size) for a in rows] == [
+        ("attachment.png", "image/png", "shot@acme.example", True, len(PIXEL)),
+        ("invoice.pdf", "application/pdf", "", False, 16),
+    ]
+    assert rows[1].file.read() == b"%PDF-1.4 invoice"
+    assert 'src="cid:shot@acme.example"' in message_of(outcome).body_html
+
+
+def test_an_attachment_over_the_limit_is_left_out_with_a_note_and_the_message_kept(
+    settings: SettingsWrapper, mailbox: Mailbox, acks: Acks
+) -> None:
+    settings.MAX_ATTACHMENT_BYTES = 1024
+    raw = mail(
+        attachments=[
+            ("small.txt.pdf", "application/pdf", b"x" * 1000),
+            ("huge.zip", "application/zip", b"y" * 5000),
+        ]
+    )
+    outcome, row = deliver(raw, mailbox)
+
+    assert outcome.status == InboundStatus.PROCESSED
+    message = message_of(outcome)
+    assert list(message.attachments.values_list("filename", flat=True)) == ["small.txt.pdf"]
+    assert message.body_text.startswith("It stopped printing this morning.")
+    assert "huge.zip (0.0 MB)" in message.body_text
+    assert "The original email, with them, is kept." in message.body_text
+    assert "huge.zip" in row.reason
+    assert bytes(row.raw) == raw
+
+
+def test_cc_becomes_followers_but_not_us_the_sender_or_the_requester(
+    world: World, mailbox: Mailbox, acks: Acks
+) -> None:
+    ContactEmail.objects.create(contact=world.carol, address="carol.private@home.example")
+    raw = mail(
+        headers={
+            "Cc": "Jane Doe <jane@acme.example>, support@example.com, SUPPORT+t9.abc@example.com, "
+            "carol.private@home.example, carol@acme.example, not-an-address, Jane <JANE@acme.example>"
+        }
+    )
+    outcome, _ = deliver(raw, mailbox)
+
+    followers = ticket_of(outcome).followers.all()
+    assert [(f.address, f.name, f.added_by) for f in followers] == [("jane@acme.example", "Jane Doe", None)]
+    assert TicketEvent.objects.filter(ticket=ticket_of(outcome), field="followers").count() == 1
+
+
+def test_a_spoofed_agent_sender_is_a_contact_never_the_agent(
+    world: World, mailbox: Mailbox, acks: Acks
+) -> None:
+    outcome, _ = deliver(mail(sender="Alice Agent <alice@relaydesk.test>", subject="Refund #1 now"), mailbox)
+
+    message = message_of(outcome)
+    assert message.kind == MessageKind.CUSTOMER
+    assert message.author_user is None
+    assert message.author_contact is not None
+    assert message.author_contact.emails.get().address == "alice@relaydesk.test"
+    assert not TicketEvent.objects.filter(ticket=ticket_of(outcome), actor=world.alice).exists()
+
+
+def test_a_message_without_a_mailbox_takes_the_mailbox_it_was_sent_to(
+    world: World, mailbox: Mailbox, acks: Acks
+) -> None:
+    outcome, row = deliver(mail(to="someone@else.example, Support <SUPPORT@example.com>"), None)
+    assert row.mailbox == mailbox
+    assert ticket_of(outcome).team == world.emea
+
+
+def test_an_empty_body_gets_a_placeholder_and_a_blank_subject_a_default(mailbox: Mailbox, acks: Acks) -> None:
+    outcome, _ = deliver(mail(subject="   ", text="\n"), mailbox)
+    ticket = ticket_of(outcome)
+    assert ticket.subject == "(no subject)"
+    assert first_message(ticket).body_text == "(This email has no text.)"
+
+
+# --- threading ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ticket(world: World) -> Ticket:
+    return world.ticket(team=world.emea)
+
+
+def test_a_reply_to_our_message_id_is_added_to_its_ticket(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    ours = our_message_id(first_message(ticket))
+    raw = mail(
+        subject="Re: Printer is down",
+        message_id="<reply-1@acme.example>",
+        text=f"Still broken.{QUOTE}> Try again",
+        headers={"In-Reply-To": ours, "References": f"<elsewhere@x.example> {ours}"},
+    )
+    outcome, _row = deliver(raw, mailbox)
+
+    assert (outcome.status, outcome.ticket_id, outcome.created_ticket) == ("processed", ticket.pk, False)
+    assert outcome.matched_by == "message-id"
+    message = ticket.messages.order_by("id").last()
+    assert message is not None
+    assert message.pk == outcome.message_id
+    assert (message.kind, message.author_contact, message.body_text) == (
+        MessageKind.CUSTOMER,
+        world.carol,
+        "Still broken.",
+    )
+    assert message.email_header.quoted_text.endswith("> Try again")
+    assert acks.calls == []
+    assert Ticket.objects.count() == 1
+
+
+def test_a_reply_from_someone_else_with_our_signed_id_is_added_as_that_person(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    raw = mail(
+        sender="Lena <lena@colleague.example>", headers={"In-Reply-To": our_message_id(first_message(ticket))}
+    )
+    outcome, _ = deliver(raw, mailbox)
+    assert outcome.ticket_id == ticket.pk
+    author = message_of(outcome).author_contact
+    assert author is not None
+    assert author.emails.get().address == "lena@colleague.example"
+
+
+def test_a_forged_token_does_not_thread(world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket) -> None:
+    genuine = our_message_id(first_message(ticket))
+    forged = genuine.replace(f"rd.{ticket.pk}.", f"rd.{ticket.pk + 1}.")
+    other = world.ticket(subject="Someone else's ticket", requester=world.dave)
+    assert other.pk == ticket.pk + 1
+    raw = mail(sender="mallory@evil.example", headers={"In-Reply-To": forged, "References": forged})
+    outcome, _ = deliver(raw, mailbox)
+
+    assert outcome.created_ticket
+    assert outcome.ticket_id not in (ticket.pk, other.pk)
+    assert other.messages.count() == 1
+
+
+def test_a_signed_reply_address_threads(mailbox: Mailbox, acks: Acks, ticket: Ticket) -> None:
+    address = make_reply_address("support@example.com", ticket.pk, settings.SECRET_KEY.encode())
+    outcome, _ = deliver(mail(to=address, message_id="<plus@acme.example>"), mailbox)
+    assert (outcome.ticket_id, outcome.matched_by) == (ticket.pk, "reply-address")
+
+
+def test_references_to_a_stored_customer_message_thread(mailbox: Mailbox, acks: Acks) -> None:
+    first, _ = deliver(mail(message_id="<first@acme.example>"), mailbox)
+    raw = mail(
+        sender="Jane <jane@acme.example>",
+        message_id="<second@acme.example>",
+        headers={"References": "<unknown@nowhere.example> <first@ACME.Example>"},
+    )
+    outcome, _ = deliver(raw, mailbox)
+    assert (outcome.ticket_id, outcome.matched_by, outcome.created_ticket) == (
+        first.ticket_id,
+        "references",
+        False,
+    )
+
+
+def test_references_to_a_sent_message_with_brackets_thread(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    MessageHeader.objects.create(
+        message=first_message(ticket), ticket=ticket, header_message_id="<sent-by-an-old-system@example.com>"
+    )
+    raw = mail(headers={"In-Reply-To": "<sent-by-an-old-system@example.com>"}, message_id="<r@acme.example>")
+    outcome, _ = deliver(raw, mailbox)
+    assert outcome.ticket_id == ticket.pk
+
+
+def test_a_subject_token_threads_for_the_requester(mailbox: Mailbox, acks: Acks, ticket: Ticket) -> None:
+    outcome, _ = deliver(mail(subject=f"Re: [#{ticket.pk}] Printer is down"), mailbox)
+    assert (outcome.ticket_id, outcome.matched_by) == (ticket.pk, "subject")
+
+
+def test_a_subject_token_threads_for_a_follower(mailbox: Mailbox, acks: Acks, ticket: Ticket) -> None:
+    Follower.objects.create(ticket=ticket, address="Jane@Acme.example")
+    raw = mail(sender="jane@acme.example", subject=f"Re: [#{ticket.pk}] Printer is down")
+    outcome, _ = deliver(raw, mailbox)
+    assert outcome.ticket_id == ticket.pk
+
+
+def test_a_subject_token_from_a_stranger_opens_a_new_ticket(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    raw = mail(sender="mallory@evil.example", subject=f"Re: [#{ticket.pk}] Change my payout account")
+    outcome, _ = deliver(raw, mailbox)
+
+    assert outcome.created_ticket
+    assert outcome.ticket_id != ticket.pk
+    assert ticket.messages.count() == 1
+    assert len(acks.calls) == 1
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    do_change_ticket(ticket, acting_user=world.bob, status=Status.CLOSED)
+    outcome, row = deliver(mail(headers={"In-Reply-To": our_message_id(first_message(ticket))}), mailbox)
+
+    follow_up = ticket_of(outcome)
+    assert follow_up.follow_up_of == ticket
+    assert follow_up.channel == Channel.EMAIL
+    assert outcome.created_ticket
+    assert row.ticket == follow_up
+    assert message_of(outcome).email_header.ticket == follow_up
+    assert [t.pk for t, _, _ in acks.calls] == [follow_up.pk]
+    ticket.refresh_from_db()
+    assert ticket.status == Status.CLOSED
+
+
+def test_a_reply_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    target = world.ticket(team=world.emea, subject="The same printer")
+    check_merge_ticket(world.sam, ticket.pk, target.pk)
+    outcome, _ = deliver(mail(headers={"In-Reply-To": our_message_id(first_message(ticket))}), mailbox)
+    assert (outcome.ticket_id, outcome.created_ticket) == (target.pk, False)
+
+
+def test_the_same_message_through_a_second_mailbox_is_added_once(
+    world: World, mailbox: Mailbox, acks: Acks
+) -> None:
+    billing = Mailbox.objects.create(name="Billing", address="billing@example.com")
+    raw = mail(to="support@example.com", headers={"Cc": "billing@example.com"})
+    first, _ = deliver(raw, mailbox)
+    second, row = deliver(raw, billing)
+
+    assert second.status == InboundStatus.IGNORED
+    assert second.ticket_id == first.ticket_id
+    assert f"already added to ticket #{first.ticket_id}" in row.reason
+    assert Message.objects.count() == 1
+    assert Follower.objects.count() == 0  # our own billing address is not a follower
+    assert len(acks.calls) == 1
+
+
+# --- loops ----------------------------------------------------------------------------------------
+
+
+def test_automatic_mail_that_threads_is_a_system_note_without_reopening(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    do_change_ticket(ticket, acting_user=world.bob, assignee=world.bob, status=Status.RESOLVED)
+    version = Ticket.objects.get(pk=ticket.pk).version
+    raw = mail(
+        sender="Carol Customer <carol@acme.example>",
+        subject="Automatic reply: Printer is down",
+        text="I am out of the office until Monday.",
+        headers={"Auto-Submitted": "auto-replied", "In-Reply-To": our_message_id(first_message(ticket))},
+    )
+    outcome, row = deliver(raw, mailbox)
+
+    assert (outcome.status, outcome.ticket_id, outcome.created_ticket) == ("processed", ticket.pk, False)
+    message = message_of(outcome)
+    assert message.kind == MessageKind.SYSTEM
+    assert message.author_contact is None
+    assert message.author_user is None
+    assert "Auto-Submitted: auto-replied" in message.body_text
+    assert "I am out of the office until Monday." in message.body_text
+    assert message.email_header.header_message_id == "m1@acme.example"
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.reopen_count) == (Status.RESOLVED, 0)
+    assert ticket.version == version + 1
+    assert "status is unchanged" in row.reason
+    assert acks.calls == []
+
+
+def test_automatic_mail_on_a_closed_ticket_opens_no_follow_up(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    do_change_ticket(ticket, acting_user=world.bob, status=Status.CLOSED)
+    raw = mail(headers={"X-Autoreply": "yes", "In-Reply-To": our_message_id(first_message(ticket))})
+    outcome, _ = deliver(raw, mailbox)
+    assert outcome.ticket_id == ticket.pk
+    assert Ticket.objects.count() == 1
+    assert message_of(outcome).kind == MessageKind.SYSTEM
+
+
+@pytest.mark.parametrize(
+    ("headers", "sender", "reason"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "carol@acme.example", "Auto-Submitted: auto-replied"),
+        ({"Precedence": "bulk"}, "news@shop.example", "Precedence: bulk"),
+        ({"List-Id": "<list.example>"}, "list@lists.example", "List-Id"),
+        ({}, "noreply@shop.example", "no-reply sender"),
+    ],
+)
+def test_automatic_mail_that_threads_nowhere_is_ignored_without_a_ticket(
+    mailbox: Mailbox, acks: Acks, headers: dict[str, str], sender: str, reason: str
+) -> None:
+    outcome, row = deliver(mail(sender=sender, headers=headers), mailbox)
+
+    assert outcome.status == row.status == InboundStatus.IGNORED
+    assert row.reason == f"Automatic mail ({reason}) that belongs to no ticket: no ticket was created."
+    assert (row.ticket, row.message) == (None, None)
+    assert Ticket.objects.count() == 0
+    assert acks.calls == []
+
+
+def test_our_own_mail_coming_back_is_ignored_even_when_it_threads(
+    mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    ours = our_message_id(first_message(ticket))
+    raw = mail(sender="support@example.com", headers={"In-Reply-To": ours}, message_id="<x@acme.example>")
+    outcome, row = deliver(raw, mailbox)
+    assert outcome.status == InboundStatus.IGNORED
+    assert row.reason == "Our own mail came back (sent from our own address)."
+    assert ticket.messages.count() == 1
+
+
+# --- bounces --------------------------------------------------------------------------------------
+
+
+def dsn(*, original_id: str, failed: str, status: str = "5.1.1") -> bytes:
+    return (
+        "Return-Path: <>\r\n"
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
+        "To: support@example.com\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@mx.example.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\n"
+        f"<{failed}>: host mx said: 550 {status} User unknown\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.com\r\n\r\n"
+        f"Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: {status}\r\n"
+        "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: support@example.com\r\nTo: {failed}\r\nMessage-ID: {original_id}\r\n"
+        "--b--\r\n"
+    ).encode()
+
+
+def test_a_bounce_is_a_system_note_on_its_ticket_and_marks_the_address(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    ContactEmail.objects.create(contact=world.dave, address="someone@else.example")
+    outcome, _row = deliver(
+        dsn(original_id=our_message_id(first_message(ticket)), failed="carol@acme.example"), mailbox
+    )
+
+    assert (outcome.status, outcome.ticket_id, outcome.matched_by) == (
+        "processed",
+        ticket.pk,
+        "bounced-message-id",
+    )
+    message = message_of(outcome)
+    assert message.kind == MessageKind.SYSTEM
+    assert message.body_text.startswith(
+        "Email to carol@acme.example could not be delivered (status 5.1.1). "
+        "Marked as bouncing: carol@acme.example."
+    )
+    carol = ContactEmail.objects.get(address="carol@acme.example")
+    assert carol.bounced_at is not None
+    assert carol.bounce_reason == "5.1.1 Undelivered Mail Returned to Sender"
+    assert not ContactEmail.objects.exclude(pk=carol.pk).exclude(bounced_at=None).exists()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+    assert acks.calls == []
+
+
+def test_a_bounce_marks_only_addresses_of_that_ticket(
+    world: World, mailbox: Mailbox, acks: Acks, ticket: Ticket
+) -> None:
+    # dave is not on carol's ticket: a report naming him proves nothing about his address.
+    raw = dsn(original_id=our_message_id(first_message(ticket)), failed="dave@globex.example")
+    outcome, _ = deliver(raw, mailbox)
+    assert outcome.ticket_id == ticket.pk
+    assert not ContactEmail.objects.exclude(bounced_at=None).exists()
+
+
+def test_a_bounce_of_mail_we_never_sent_is_ignored_and_marks_nothing(mailbox: Mailbox, acks: Acks) -> None:
+    outcome, row = deliver(
+        dsn(original_id="<someone-elses@example.org>", failed="carol@acme.example"), mailbox
+    )
+    assert outcome.status == InboundStatus.IGNORED
+    assert row.reason == (
+        "Delivery status report for a message that is on no ticket (failed: carol@acme.example)."
+    )
+    assert not ContactEmail.objects.exclude(bounced_at=None).exists()
+    assert Ticket.objects.count() == 0
+
+
+# --- never lose a message -------------------------------------------------------------------------
+
+
+def test_processing_twice_is_a_no_op(
+    mailbox: Mailbox, acks: Acks, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    outcome, row = deliver(mail(), mailbox)
+    with django_assert_num_queries(3):  # savepoint, the locked read, release
+        again = process_inbound(row.pk)
+    assert again == Outcome(
+        inbound_id=row.pk, status="processed", ticket_id=outcome.ticket_id, message_id=outcome.message_id
+    )
+    assert Message.objects.count() == 1
+    assert len(acks.calls) == 1
+    row.refresh_from_db()
+    assert row.attempts == 1
+
+
+def test_an_oversized_message_is_quarantined_with_the_size_reason(
+    settings: SettingsWrapper, mailbox: Mailbox, acks: Acks
+) -> None:
+    settings.MAIL_MAX_BYTES = 2000
+    raw = mail(text="x" * 3000)
+    outcome, row = deliver(raw, mailbox)
+
+    assert outcome.status == row.status == InboundStatus.QUARANTINED
+    assert row.reason == f"The message is {len(raw)} bytes; the limit is 2000 bytes. (too_large)"
+    assert Ticket.objects.count() == 0
+    assert bytes(row.raw) == raw
+
+
+def test_a_message_without_a_usable_sender_is_quarantined(mailbox: Mailbox, acks: Acks) -> None:
+    raw = b"To: support@example.com\r\nSubject: who am I\r\nMessage-ID: <anon@x.example>\r\n\r\nHello\r\n"
+    _outcome, row = deliver(raw, mailbox)
+    assert row.status == InboundStatus.QUARANTINED
+    assert row.reason == "The message has no usable sender address. (no_sender)"
+
+
+def test_an_unexpected_error_is_quarantined_and_everything_it_wrote_rolled_back(
+    monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(processing._Processing, "_write_header", broken)
+    outcome, row = deliver(mail(sender="new@person.example"), mailbox)
+
+    assert outcome.status == row.status == InboundStatus.QUARANTINED
+    assert row.reason == "Unexpected error while processing: RuntimeError: the disk is on fire"
+    assert (row.ticket, row.message, row.attempts) == (None, None, 1)
+    # The ticket, its message and the new contact were written before the failure: all rolled back.
+    assert (Ticket.objects.count(), Message.objects.count()) == (0, 0)
+    assert not ContactEmail.objects.filter(address="new@person.example").exists()
+    assert acks.calls == []
+
+
+def test_a_failing_transaction_still_ends_quarantined_without_raising(
+    monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
+) -> None:
+    row, _ = store_raw(mail(), mailbox=mailbox, source="webhook")
+    original_save = InboundEmail.save
+
+    def failing_save(self: InboundEmail, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("update_fields") and "processed_at" in kwargs["update_fields"]:
+            raise DatabaseError("connection lost")
+        original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(InboundEmail, "save", failing_save)
+    outcome = process_inbound(row.pk)
+
+    assert outcome.status == InboundStatus.QUARANTINED
+    assert outcome.reason == "Processing failed: DatabaseError: connection lost"
+    row.refresh_from_db()
+    assert (row.status, row.reason) == (InboundStatus.QUARANTINED, outcome.reason)
+    assert Ticket.objects.count() == 0
+
+
+def test_a_failing_acknowledgement_keeps_the_ticket(
+    monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox
+) -> None:
+    def not_ready(ticket: Ticket, *, inbound: InboundEmail, parsed: ParsedMail) -> None:
+        raise NotImplementedError("the outbox is not there yet")
+
+    monkeypatch.setattr(outbox, "do_queue_acknowledgement", not_ready)
+    outcome, row = deliver(mail(), mailbox)
+    assert outcome.status == InboundStatus.PROCESSED
+    assert outcome.created_ticket
+    assert row.reason == (
+        "The acknowledgement could not be queued: NotImplementedError: the outbox is not there yet"
+    )
+
+
+def test_a_missing_row_is_reported_not_raised() -> None:
+    assert process_inbound(987654).status == "missing"
+
+
+def test_reprocess_is_for_admins_only_and_only_for_quarantined_mail(
+    world: World, settings: SettingsWrapper, mailbox: Mailbox, acks: Acks
+) -> None:
+    settings.MAIL_MAX_BYTES = 1000
+    _, row = deliver(mail(text="y" * 2000), mailbox)
+    assert row.status == InboundStatus.QUARANTINED
+    for user in (world.alice, world.sam):
+        with pytest.raises(PermissionDenied):
+            check_reprocess(user, row.pk)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (InboundStatus.QUARANTINED, 1)
+    with pytest.raises(NotFound):
+        check_reprocess(world.ada, 987654)
+
+    settings.MAIL_MAX_BYTES = 100_000  # the admin raised the limit
+    outcome = check_reprocess(world.ada, row.pk)
+
+    assert outcome.status == InboundStatus.PROCESSED
+    assert outcome.created_ticket
+    row.refresh_from_db()
+    assert (row.status, row.reason, row.attempts) == (InboundStatus.PROCESSED, "", 2)
+    with pytest.raises(ValidationFailed, match="Only quarantined email"):
+        check_reprocess(world.ada, row.pk)
+    assert Ticket.objects.count() == 1
+
+
+def test_a_deactivated_admin_cannot_reprocess(world: World, mailbox: Mailbox, acks: Acks) -> None:
+    row, _ = store_raw(b"garbage", mailbox=mailbox, source="webhook")
+    InboundEmail.objects.filter(pk=row.pk).update(status=InboundStatus.QUARANTINED)
+    User.objects.filter(pk=world.ada.pk).update(is_active=False)
+    world.ada.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        check_reprocess(world.ada, row.pk)
+    assert InboundEmail.objects.get(pk=row.pk).status == InboundStatus.QUARANTINED
+
+
+# --- jobs -----------------------------------------------------------------------------------------
+
+
+def test_the_job_processes_the_row(mailbox: Mailbox, acks: Acks) -> None:
+    row, _ = store_raw(mail(), mailbox=mailbox, source="imap")
+    process_inbound_email(row.pk)  # huey runs inline in tests
+    row.refresh_from_db()
+    assert row.status == InboundStatus.PROCESSED
+
+
+def test_the_sweep_processes_rows_whose_job_was_lost(mailbox: Mailbox, acks: Acks) -> None:
+    stalled, _ = store_raw(mail(message_id="<old@acme.example>"), mailbox=mailbox, source="imap")
+    fresh, _ = store_raw(mail(message_id="<new@acme.example>"), mailbox=mailbox, source="imap")
+    InboundEmail.objects.filter(pk=stalled.pk).update(received_at=timezone.now() - timedelta(minutes=10))
+    assert pending_inbound_ids() == [stalled.pk]
+
+    process_stalled_inbound_email.call_local()
+
+    assert InboundEmail.objects.get(pk=stalled.pk).status == InboundStatus.PROCESSED
+    assert InboundEmail.objects.get(pk=fresh.pk).status == InboundStatus.RECEIVED
+
+
+# --- query budgets --------------------------------------------------------------------------------
+
+
+def test_query_budget_of_a_new_ticket_and_a_reply(
+    mailbox: Mailbox, acks: Acks, ticket: Ticket, django_assert_max_num_queries: Callable[..., Any]
+) -> None:
+    new_row, _ = store_raw(mail(sender="new@person.example"), mailbox=mailbox, source="webhook")
+    with django_assert_max_num_queries(24):
+        assert process_inbound(new_row.pk).created_ticket
+    reply = mail(
+        message_id="<reply@acme.example>", headers={"In-Reply-To": our_message_id(first_message(ticket))}
+    )
+    reply_row, _ = store_raw(reply, mailbox=mailbox, source="webhook")
+    with django_assert_max_num_queries(20):
+        assert process_inbound(reply_row.pk).ticket_id == ticket.pk
