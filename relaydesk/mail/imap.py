@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import imaplib
-import importlib
 import logging
 import re
 import socket
@@ -38,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from relaydesk.core.jobs import enqueue_on_commit
 from relaydesk.mail.credentials import CredentialError, decrypt
 from relaydesk.mail.intake import store_raw
 from relaydesk.mail.models import InboundSource, InboundStatus, Mailbox, Security
@@ -57,6 +57,8 @@ MAX_SERVER_TEXT = 200
 
 _FETCH_UID = re.compile(rb"\bUID (\d+)\b")
 _EXISTS = re.compile(rb"^\d+$")
+# Dovecot appends how long a command took: "Mailbox doesn't exist: X (0.001 + 0.000 secs)."
+_SERVER_TIMING = re.compile(r"\s*\(\d+\.\d+(?: \+ \d+\.\d+)* secs\)\.?$")
 
 
 class MailServerError(Exception):
@@ -78,6 +80,7 @@ def server_text(value: object) -> str:
         value = b" ".join(item if isinstance(item, bytes) else str(item).encode() for item in value)
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    text = _SERVER_TIMING.sub("", text)
     return text if len(text) <= MAX_SERVER_TEXT else text[: MAX_SERVER_TEXT - 1] + "…"
 
 
@@ -290,7 +293,7 @@ class ImapSession:
 
     def _folder_missing(self, folder: str, data: list[Any]) -> MailServerError:
         return MailServerError(
-            _("IMAP: folder “%(folder)s” does not exist on the server (%(reply)s)")
+            _("IMAP: folder “%(folder)s” does not exist (the server says: %(reply)s)")
             % {"folder": folder, "reply": server_text(data)}
         )
 
@@ -470,7 +473,7 @@ def imap_session(settings: ImapSettings, *, timeout: float) -> Iterator[ImapSess
         session.close()
 
 
-def probe_imap(settings: ImapSettings, *, timeout: float = TEST_TIMEOUT) -> str:
+def probe_imap(settings: ImapSettings, *, timeout: float) -> str:
     """What "Test connection" says when IMAP works; ``MailServerError`` with what failed otherwise.
 
     Read-only: the folder is opened with EXAMINE, so nothing is marked or moved.
@@ -503,18 +506,10 @@ class PollResult:
 
 
 def enqueue_processing(inbound_id: int) -> None:
-    """Queue the parse/thread/write step for a stored row, after the current transaction commits.
+    """Queue the parse/thread/write step for a stored row, after the current transaction commits."""
+    from relaydesk.mail.intake_tasks import process_inbound_email  # huey registers it on import
 
-    The task is looked up when needed: ``intake_tasks`` is the processing side's module.
-    """
-    from relaydesk.core.jobs import enqueue_on_commit
-
-    try:
-        intake_tasks = importlib.import_module("relaydesk.mail.intake_tasks")
-    except ImportError:  # processing not installed yet: the row waits, stored, as "received"
-        logger.warning("mail processing is not available; inbound %s waits as received", inbound_id)
-        return
-    enqueue_on_commit(intake_tasks.process_inbound_email, inbound_id)
+    enqueue_on_commit(process_inbound_email, inbound_id)
 
 
 def record_poll(mailbox: Mailbox, *, error: str) -> None:

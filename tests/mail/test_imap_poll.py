@@ -321,8 +321,9 @@ def test_unreachable_server_and_missing_folder_are_recorded(imap_server):
         f"IMAP: connection refused by 127.0.0.1:{closed.imap_port} (nothing listens on that port)"
     )
     missing = make_mailbox(imap_server, address="billing@relaydesk.test", imap_folder="Billing")
-    error = poll_mailbox(missing).error
-    assert error.startswith("IMAP: folder “Billing” does not exist on the server (")
+    assert poll_mailbox(missing).error == (
+        "IMAP: folder “Billing” does not exist (the server says: Mailbox doesn't exist: Billing)"
+    )
 
 
 def test_undecryptable_password_is_recorded(imap_server):
