@@ -491,6 +491,12 @@ def do_add_agent_message(
             _set_status(ticket, new_status, acting_user=acting_user, fields=fields)
         _notify_mentions(ticket, message, acting_user)
     _bump(ticket, fields)
+    if kind == MessageKind.REPLY:
+        # Imported here: the outbox imports this module. Same transaction: the reply and its
+        # outbox row commit together or not at all.
+        from relaydesk.mail.outbox import do_queue_reply
+
+        do_queue_reply(ticket, message)
     return message
 
 
