@@ -8,6 +8,7 @@ the fields with ``add_errors``.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -36,6 +37,9 @@ from relaydesk.mail.admin_actions import (
 from relaydesk.mail.models import AcknowledgementTemplate, InboundStatus, Mailbox, OutboundStatus, Security
 
 MAX_FILTER_TEXT = 200
+# The usual port of each security choice; the form moves a port still at one of them along.
+IMAP_PORTS = {Security.TLS.value: 993, Security.STARTTLS.value: 143, Security.NONE.value: 143}
+SMTP_PORTS = {Security.TLS.value: 465, Security.STARTTLS.value: 587, Security.NONE.value: 25}
 
 
 def add_errors(form: forms.Form, error: RelaydeskError) -> None:
@@ -98,7 +102,16 @@ class MailboxForm(forms.Form):
 
     imap_host = _text(_("IMAP server"), MAX_HOST_LENGTH, placeholder="imap.example.com")
     imap_port = _port(_("Port"), 993)
-    imap_security = forms.ChoiceField(label=_("Security"), choices=Security.choices, initial=Security.TLS)
+    imap_security = forms.ChoiceField(
+        label=_("Security"),
+        choices=[
+            (Security.TLS, _("TLS (port 993)")),
+            (Security.STARTTLS, _("STARTTLS (port 143)")),
+            (Security.NONE, _("None (trusted network)")),
+        ],
+        initial=Security.TLS,
+        widget=forms.Select(attrs={"data-ports": json.dumps(IMAP_PORTS), "data-port-field": "id_imap_port"}),
+    )
     imap_username = _text(_("User"), MAX_USERNAME_LENGTH)
     imap_password = _password(_("Password"))
     imap_folder = _text(_("Folder to read"), MAX_FOLDER_LENGTH, placeholder="INBOX")
@@ -109,7 +122,14 @@ class MailboxForm(forms.Form):
     smtp_host = _text(_("SMTP server"), MAX_HOST_LENGTH, placeholder="smtp.example.com")
     smtp_port = _port(_("Port"), 587)
     smtp_security = forms.ChoiceField(
-        label=_("Security"), choices=Security.choices, initial=Security.STARTTLS
+        label=_("Security"),
+        choices=[
+            (Security.TLS, _("TLS (port 465)")),
+            (Security.STARTTLS, _("STARTTLS (port 587)")),
+            (Security.NONE, _("None (trusted network)")),
+        ],
+        initial=Security.STARTTLS,
+        widget=forms.Select(attrs={"data-ports": json.dumps(SMTP_PORTS), "data-port-field": "id_smtp_port"}),
     )
     smtp_username = _text(_("User"), MAX_USERNAME_LENGTH)
     smtp_password = _password(_("Password"))
@@ -239,7 +259,7 @@ def _search(label: StrOrPromise) -> forms.CharField:
 
 
 QUARANTINE_STATUSES = [
-    ("", _("Quarantined and ignored")),
+    ("", _("Quarantined + ignored")),
     (InboundStatus.QUARANTINED, _("Quarantined")),
     (InboundStatus.IGNORED, _("Ignored")),
 ]

@@ -618,8 +618,13 @@ def test_webhook_secret_is_shown_once_and_stored_hashed(world):
     html = response.content.decode()
     assert html.count(secret) == 2  # the copy field and the curl example
     webhook_url = f"http://testserver/mail/inbound/{mailbox.pk}/"
-    assert f"curl -X POST '{webhook_url}'" in html
-    assert f"Authorization: Bearer {secret}" in html
+    assert (
+        "curl -X POST \\\n"
+        f"  -H 'Authorization: Bearer {secret}' \\\n"
+        "  -H 'Content-Type: message/rfc822' \\\n"
+        "  --data-binary @message.eml \\\n"
+        f"  '{webhook_url}'"
+    ) in html
     # Never again: the mailbox page only says that a secret is set.
     page = client.get(reverse("mail:mailbox", args=[mailbox.pk])).content.decode()
     assert secret not in page

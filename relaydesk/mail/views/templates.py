@@ -79,7 +79,9 @@ def _save(request: HttpRequest, form: AckTemplateForm, template_id: int | None) 
 @admin_required
 def ack_templates(request: HttpRequest) -> HttpResponse:
     """The list, with the form for a new language beside it."""
-    form = AckTemplateForm(request.POST or None, initial=NEW_TEMPLATE)
+    templates = list(AcknowledgementTemplate.objects.order_by("language"))
+    initial = {**NEW_TEMPLATE, "language": "" if any(t.language == "en" for t in templates) else "en"}
+    form = AckTemplateForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
         done = _save(request, form, None)
@@ -88,10 +90,10 @@ def ack_templates(request: HttpRequest) -> HttpResponse:
         status = 422
     context = {
         "nav_active": NAV,
-        "templates": list(AcknowledgementTemplate.objects.order_by("language")),
+        "templates": templates,
         "form": form,
         "template": None,
-        **(_preview(form) if form.is_bound else _stored_preview(None, NEW_TEMPLATE)),
+        **(_preview(form) if form.is_bound else _stored_preview(None, initial)),
     }
     return render(request, "mail/ack_templates.html", context, status=status)
 
