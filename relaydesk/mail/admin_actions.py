@@ -33,7 +33,7 @@ from relaydesk.accounts.actions import LANGUAGE_CODE_RE
 from relaydesk.accounts.models import Team, User
 from relaydesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from relaydesk.core.parsing import MAX_ID
-from relaydesk.mail import imap
+from relaydesk.mail import imap, outbound_mime
 from relaydesk.mail.credentials import CredentialError, decrypt, encrypt
 from relaydesk.mail.imap import ImapSettings, MailServerError, server_text
 from relaydesk.mail.intake import new_webhook_secret
@@ -672,11 +672,12 @@ SAMPLE_VALUES = {"number": "1042", "subject": "Printer is down", "name": "Carol 
 def preview_ack_template(
     subject: str, body: str, values: Mapping[str, str] = SAMPLE_VALUES
 ) -> tuple[str, str]:
-    """(subject, text) as a customer would get them, with sample values for the placeholders."""
-
-    def fill(text: str) -> str:
-        for key, value in values.items():
-            text = text.replace("{" + key + "}", value)
-        return text
-
-    return fill(subject), fill(body)
+    """(subject, text) as a customer would get them, with sample values for the placeholders:
+    filled the way the outbox fills them, the ticket token added to the subject."""
+    filled = dict(values)
+    return (
+        outbound_mime.with_ticket_token(
+            outbound_mime.fill_placeholders(subject, filled), int(values["number"])
+        ),
+        outbound_mime.fill_placeholders(body, filled),
+    )

@@ -195,13 +195,13 @@ class AckTemplateForm(forms.Form):
         label=_("Subject"),
         max_length=MAX_ACK_SUBJECT_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        help_text=_("One line. The ticket number [#1042] is added at the end."),
+        help_text=_("One line. The ticket number, as in [#1042], is added at the end."),
     )
     body = forms.CharField(
         label=_("Text"),
         max_length=MAX_ACK_BODY_LENGTH,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 9}),
+        widget=forms.Textarea(attrs={"rows": 12}),
         help_text=_("{name} is the customer's name, {number} the ticket number, {subject} its subject."),
     )
 

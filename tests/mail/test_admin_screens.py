@@ -839,7 +839,7 @@ def test_admin_writes_an_acknowledgement_template_with_a_preview(world):
     }
     preview = client.post(reverse("mail:ack_template_preview"), post, headers=HTMX)
     assert preview.context["preview"] == {
-        "subject": "Eingang: Printer is down",
+        "subject": "Eingang: Printer is down [#1042]",
         "body": "Hallo Carol Customer,\ndanke! Nummer 1042.",
     }
     response = client.post(reverse("mail:ack_templates"), post)

@@ -22,17 +22,12 @@ from relaydesk.mail.admin_actions import (
 )
 from relaydesk.mail.forms import AckTemplateForm, ack_template_initial, add_errors
 from relaydesk.mail.models import AcknowledgementTemplate
+from relaydesk.mail.outbox import DEFAULT_ACK_BODY, DEFAULT_ACK_SUBJECT
 from relaydesk.web.htmx import acting_user, admin_required
 
 NAV = "admin_mail_templates"
-NEW_TEMPLATE = {
-    "language": "en",
-    "subject": "We received your request: {subject}",
-    "body": (
-        "Hello {name},\n\nthank you for writing to us. Your request has the number {number}; "
-        "we will answer as soon as we can.\n\nJust reply to this email to add anything."
-    ),
-}
+# A new template starts from the built-in text the outbox sends when no template applies.
+NEW_TEMPLATE = {"language": "en", "subject": DEFAULT_ACK_SUBJECT, "body": DEFAULT_ACK_BODY}
 
 
 def _get_template(template_id: int) -> AcknowledgementTemplate:
