@@ -121,24 +121,39 @@ def _secret() -> bytes:
 
 
 def process_inbound(inbound_id: int) -> Outcome:
-    """Process the stored message ``inbound_id`` once. Never raises (see the module docstring)."""
+    """Process the stored message ``inbound_id`` once. Never raises (see the module docstring).
+
+    The message is parsed before the transaction opens: parsing is pure work (milliseconds, tens
+    of them for a big attachment) that needs no lock, and on SQLite every write transaction holds
+    the one database write lock. The row is then locked and its status checked again, so a second
+    job for the same row that got there first leaves this one a no-op.
+    """
     try:
+        snapshot = (
+            InboundEmail.objects.filter(pk=inbound_id)
+            .values_list("status", "reason", "ticket_id", "message_id", "raw")
+            .first()
+        )
+        if snapshot is None:
+            return Outcome(inbound_id=inbound_id, status="missing", reason="No such inbound email.")
+        status, reason, ticket_id, message_id, raw = snapshot
+        if status != InboundStatus.RECEIVED:  # done already: nothing to lock
+            return Outcome(inbound_id, status, reason, ticket_id=ticket_id, message_id=message_id)
+        parsed = _parse(bytes(raw))
         with transaction.atomic():
             row = (
                 InboundEmail.objects.select_for_update(of=("self",))
-                .select_related("mailbox")
-                .filter(pk=inbound_id)
-                .first()
+                .select_related("mailbox__team")
+                .defer("raw")
+                .get(pk=inbound_id)
             )
-            if row is None:
-                return Outcome(inbound_id=inbound_id, status="missing", reason="No such inbound email.")
-            if row.status != InboundStatus.RECEIVED:
+            if row.status != InboundStatus.RECEIVED:  # another job got there first
                 return _outcome(row)
             row.attempts += 1
             work = _Processing(row)
             try:
                 with transaction.atomic():
-                    work.run()
+                    work.run(parsed)
             except MailParseError as error:
                 _quarantine(row, f"{error.message} ({error.reason})")
             except Exception as error:
@@ -165,6 +180,14 @@ def process_inbound(inbound_id: int) -> Outcome:
     except Exception as error:  # the transaction itself failed (database trouble): mark it apart
         logger.exception("Inbound email %s: processing transaction failed", inbound_id)
         return _quarantine_after_failure(inbound_id, error)
+
+
+def _parse(raw: bytes) -> ParsedMail | Exception:
+    """The parsed message, or the error to quarantine it with (raised again inside the savepoint)."""
+    try:
+        return parse_message(raw, limits=limits())
+    except Exception as error:  # MailParseError by contract; anything else is a parser bug
+        return error
 
 
 def _quarantine(row: InboundEmail, reason: str) -> None:
@@ -229,9 +252,10 @@ class _Processing:
         self.matched_by = ""
         self.notes: list[str] = []
 
-    def run(self) -> None:
+    def run(self, parsed: ParsedMail | Exception) -> None:
+        if isinstance(parsed, Exception):
+            raise parsed
         row = self.row
-        parsed = parse_message(bytes(row.raw), limits=limits())
         row.from_address = (parsed.from_address or "")[:255]
         row.subject = parsed.subject[:255]
         row.reply_to = ((parsed.reply_to or [parsed.from_address or ""])[0] or "")[:255]
@@ -274,20 +298,30 @@ class _Processing:
             key = int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:8], "big", signed=True)
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-        earlier = (
-            InboundEmail.objects.filter(header_message_id=message_id, status=InboundStatus.PROCESSED)
+        # Filtered on the Message-ID alone: given the status too, SQLite picks the status index
+        # and walks every processed row. Copies of one message are few; the rest is checked here.
+        copies = (
+            InboundEmail.objects.filter(header_message_id=message_id)
             .exclude(pk=self.row.pk)
-            .exclude(message=None)
-            .select_related("ticket")
-            .first()
+            .order_by()
+            .values_list("pk", "ticket_id", "status", "message_id")
+        )
+        earlier = next(
+            (
+                (pk, ticket_id)
+                for pk, ticket_id, status, message in copies
+                if status == InboundStatus.PROCESSED and message is not None
+            ),
+            None,
         )
         if earlier is None:
             return False
+        earlier_id, ticket_id = earlier
         self.ignore(
             f"The same message (Message-ID {message_id}) was already added to ticket "
-            f"#{earlier.ticket_id} from inbound email {earlier.pk}.",
-            earlier.ticket,
+            f"#{ticket_id} from inbound email {earlier_id}.",
         )
+        self.row.ticket_id = ticket_id
         return True
 
     # --- threading ------------------------------------------------------------------------------
@@ -474,8 +508,8 @@ def _ticket_of_message_ids(message_ids: Sequence[str]) -> int | None:
     candidates = _with_brackets(wanted)
     lookups = (
         lambda: MessageHeader.objects.filter(header_message_id__in=candidates),
-        lambda: InboundEmail.objects.filter(header_message_id__in=candidates).exclude(ticket=None),
-        lambda: OutboundEmail.objects.filter(header_message_id__in=candidates),
+        lambda: InboundEmail.objects.filter(header_message_id__in=candidates).exclude(ticket=None).order_by(),
+        lambda: OutboundEmail.objects.filter(header_message_id__in=candidates).order_by(),
     )
     for lookup in lookups:
         found: dict[str, int] = {}

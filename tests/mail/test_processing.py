@@ -591,11 +591,34 @@ def test_processing_twice_is_a_no_op(
     mailbox: Mailbox, acks: Acks, django_assert_num_queries: Callable[..., Any]
 ) -> None:
     outcome, row = deliver(mail(), mailbox)
-    with django_assert_num_queries(3):  # savepoint, the locked read, release
+    with django_assert_num_queries(1):  # the status read; nothing is locked
         again = process_inbound(row.pk)
     assert again == Outcome(
         inbound_id=row.pk, status="processed", ticket_id=outcome.ticket_id, message_id=outcome.message_id
     )
+    assert Message.objects.count() == 1
+    assert len(acks.calls) == 1
+    row.refresh_from_db()
+    assert row.attempts == 1
+
+
+def test_a_job_that_loses_the_race_to_another_is_a_no_op(
+    monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
+) -> None:
+    row, _ = store_raw(mail(), mailbox=mailbox, source="imap")
+    first = process_inbound  # another job processes the row while this one parses, unlocked
+    parse = processing._parse
+
+    def parse_while_the_other_job_runs(raw: bytes) -> object:
+        result = parse(raw)
+        monkeypatch.setattr(processing, "_parse", parse)
+        assert first(row.pk).status == InboundStatus.PROCESSED
+        return result
+
+    monkeypatch.setattr(processing, "_parse", parse_while_the_other_job_runs)
+    outcome = process_inbound(row.pk)
+
+    assert outcome.status == InboundStatus.PROCESSED
     assert Message.objects.count() == 1
     assert len(acks.calls) == 1
     row.refresh_from_db()

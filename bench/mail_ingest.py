@@ -1,0 +1,398 @@
+"""Inbound mail ingest rate: store + parse + sanitise + thread + write, one message after another.
+
+    .venv/bin/python -m bench.mail_ingest                         # SQLite (temp file), then PostgreSQL
+    .venv/bin/python -m bench.mail_ingest --database sqlite --messages 3000
+    .venv/bin/python -m bench.mail_ingest --database postgres --database-url postgres://…/relaydesk_mailingest
+
+Each database is measured in a child process of its own (Django's settings are per process):
+
+* SQLite: a fresh file in a temporary directory, migrated, in WAL mode as the embedded install.
+* PostgreSQL: a dedicated database (default ``relaydesk_mailingest`` on 127.0.0.1), created when
+  missing, migrated and emptied (``flush``) at every run, so runs compare.
+
+What one message costs is what the worker does per message: ``intake.store_raw`` (the raw row
+committed) then ``processing.process_inbound`` (lock the row, parse, fold quotes, sanitise the
+HTML with nh3, detect loops, thread, find or create the contact, write the ticket or the reply
+with its events, SLA clocks, attachments on the local file system and the message header,
+followers). Mail is generated before the clock starts. The mix:
+
+* 40 % new tickets, plain text, from a known customer (70 %) or a new address, some with a Cc;
+* 35 % replies that thread by our own signed Message-ID (In-Reply-To + References) to a ticket
+  made earlier in the run, from its requester, with a quoted history to fold;
+* 25 % new tickets as HTML mail (text + HTML alternatives, a Gmail-style quote, an inline cid
+  image of 4 KB) with a PDF attachment of 40–160 KB.
+
+A warm-up of ``--warmup`` messages (not counted) fills the ticket pool the replies answer.
+Acknowledgements are off (``--acknowledge`` turns them on once the outbox is there): this
+measures intake. It prints messages/s, per-message p50/p95/p99 (all and per kind) and the peak
+RSS of the measuring process; results also go to bench/results/mail_ingest-<db>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/relaydesk_mailingest"
+TARGET_PER_SECOND = 200
+MAILBOX = "support@mailbench.example"
+SUBJECTS = [
+    "Cannot sign in since the last update",
+    "Invoice {n} charged twice",
+    "Export to CSV times out",
+    "Order {n} has not arrived",
+    "Password reset email never arrives",
+    "Wrong VAT number on invoice {n}",
+    "App crashes when I upload a photo",
+    "Two-factor codes rejected",
+]
+SENTENCES = [
+    "Since this morning nothing works the way it did yesterday.",
+    "I have already tried restarting the app and clearing the cache.",
+    "Our whole team is blocked until this is fixed, so please treat it as urgent.",
+    "The error message says something about a timeout, then the page goes blank.",
+    "We changed nothing on our side as far as I know.",
+    "Could you also check whether the invoice address is right?",
+    "Thanks in advance for looking into it.",
+]
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489") + b"\0" * 4000
+
+
+# --- mail generation (before the clock starts) ----------------------------------------------------
+
+
+def paragraphs(rng: random.Random, count: int) -> str:
+    return "\n\n".join(" ".join(rng.sample(SENTENCES, 3)) for _ in range(count))
+
+
+def plain_new(rng: random.Random, n: int, sender: str, *, cc: str | None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Customer {n} <{sender}>"
+    msg["To"] = f"Support <{MAILBOX}>"
+    if cc:
+        msg["Cc"] = cc
+    msg["Subject"] = rng.choice(SUBJECTS).format(n=n)
+    msg["Message-ID"] = f"<new-{n}-{uuid.uuid4().hex}@customer.example>"
+    msg["Date"] = "Mon, 12 Feb 2024 09:30:00 +0100"
+    msg.set_content(paragraphs(rng, 3) + "\n\nBest regards,\nA customer\n-- \nACME Corp, Main Street 1")
+    return msg.as_bytes()
+
+
+REPLY_TO_PLACEHOLDER = b"<in-reply-to-placeholder@mailbench.invalid>"
+FROM_PLACEHOLDER = b"from-placeholder@mailbench.invalid"
+
+
+def reply(rng: random.Random, n: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = FROM_PLACEHOLDER.decode()
+    msg["To"] = f"Support <{MAILBOX}>"
+    msg["Subject"] = "Re: " + rng.choice(SUBJECTS).format(n=n)
+    msg["Message-ID"] = f"<reply-{n}-{uuid.uuid4().hex}@customer.example>"
+    msg["In-Reply-To"] = REPLY_TO_PLACEHOLDER.decode()
+    msg["References"] = f"<older-{n}@customer.example> {REPLY_TO_PLACEHOLDER.decode()}"
+    quoted = "\n".join(f"> {line}" for line in paragraphs(rng, 2).splitlines())
+    msg.set_content(
+        f"{paragraphs(rng, 1)}\n\nOn Mon, 12 Feb 2024 at 10:00, Support <{MAILBOX}> wrote:\n{quoted}\n"
+    )
+    return msg.as_bytes()
+
+
+def html_new(rng: random.Random, n: int, sender: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Customer {n} <{sender}>"
+    msg["To"] = f"Support <{MAILBOX}>"
+    msg["Subject"] = rng.choice(SUBJECTS).format(n=n) + " (screenshot attached)"
+    msg["Message-ID"] = f"<html-{n}-{uuid.uuid4().hex}@customer.example>"
+    text = paragraphs(rng, 2)
+    msg.set_content(text)
+    body = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
+    html = (
+        f'<div dir="ltr">{body}<p>See the screenshot:</p><img src="cid:shot{n}@customer.example"></div>'
+        '<div class="gmail_quote"><div class="gmail_attr">On Fri, 9 Feb 2024 at 16:00, Support wrote:</div>'
+        f'<blockquote class="gmail_quote" style="margin:0 0 0 .8ex">{paragraphs(rng, 2)}</blockquote></div>'
+    )
+    msg.add_alternative(html, subtype="html")
+    html_part = cast(EmailMessage, msg.get_payload()[1])  # type: ignore[index]
+    html_part.add_related(PNG, "image", "png", cid=f"<shot{n}@customer.example>", filename="shot.png")
+    pdf = b"%PDF-1.4\n" + rng.randbytes(rng.randint(40_000, 160_000))
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"invoice-{n}.pdf")
+    return msg.as_bytes()
+
+
+def generate(rng: random.Random, count: int, known: list[str], offset: int) -> list[tuple[str, bytes]]:
+    mails: list[tuple[str, bytes]] = []
+    for i in range(count):
+        n = offset + i
+        roll = rng.random()
+        sender = rng.choice(known) if rng.random() < 0.7 else f"new{n}-{uuid.uuid4().hex[:6]}@new.example"
+        if roll < 0.40:
+            cc = f"Colleague <colleague{n % 50}@customer.example>" if rng.random() < 0.2 else None
+            mails.append(("new", plain_new(rng, n, sender, cc=cc)))
+        elif roll < 0.75:
+            mails.append(("reply", reply(rng, n)))
+        else:
+            mails.append(("html", html_new(rng, n, sender)))
+    return mails
+
+
+# --- the measured run (child process) -------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = (len(ordered) - 1) * p / 100
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def summary(seconds: list[float]) -> dict[str, float]:
+    return {
+        "n": len(seconds),
+        "p50_ms": round(percentile(seconds, 50) * 1000, 2),
+        "p95_ms": round(percentile(seconds, 95) * 1000, 2),
+        "p99_ms": round(percentile(seconds, 99) * 1000, 2),
+        "mean_ms": round(sum(seconds) / max(len(seconds), 1) * 1000, 2),
+    }
+
+
+def ensure_postgres_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.strip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def child(args: argparse.Namespace) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    from relaydesk.accounts.models import Team
+    from relaydesk.customers.models import Contact, ContactEmail
+    from relaydesk.mail import outbox
+    from relaydesk.mail.intake import store_raw
+    from relaydesk.mail.models import InboundStatus, Mailbox
+    from relaydesk.mail.processing import process_inbound
+    from relaydesk.mail.thread_refs import make_message_id
+
+    call_command("migrate", "--no-input", verbosity=0)
+    if connection.vendor == "postgresql":
+        call_command("flush", "--no-input", verbosity=0)
+    if not args.acknowledge:
+        outbox.do_queue_acknowledgement = lambda ticket, **kwargs: None
+
+    rng = random.Random(args.seed)
+    team = Team.objects.create(name="Mail bench", region="EMEA", time_zone="Europe/Berlin")
+    Mailbox.objects.create(name="Support", address=MAILBOX, team=team, send_acknowledgement=args.acknowledge)
+    known = [f"customer{i}@acme{i % 40}.example" for i in range(500)]
+    for address in known:
+        contact = Contact.objects.create(name=address.split("@")[0])
+        ContactEmail.objects.create(contact=contact, address=address, is_primary=True)
+    mailbox = Mailbox.objects.get(address=MAILBOX)
+    secret = settings.SECRET_KEY.encode()
+
+    warmup = [("new", plain_new(rng, i, rng.choice(known), cc=None)) for i in range(args.warmup)]
+    mails = generate(rng, args.messages, known, offset=args.warmup)
+    tickets: list[tuple[bytes, bytes]] = []  # (our Message-ID, requester address) to answer
+
+    def ingest(kind: str, raw: bytes) -> tuple[str, Any]:
+        if kind == "reply":
+            our_id, requester = rng.choice(tickets)
+            raw = raw.replace(REPLY_TO_PLACEHOLDER, our_id).replace(FROM_PLACEHOLDER, requester)
+        row, _ = store_raw(raw, mailbox=mailbox, source="imap")
+        outcome = process_inbound(row.pk)
+        return raw.decode("ascii", "replace"), outcome
+
+    def remember(outcome: Any, raw: str) -> None:
+        if outcome.created_ticket:
+            our_id = make_message_id(outcome.ticket_id, outcome.message_id, settings.MAIL_ID_DOMAIN, secret)
+            sender = next(line for line in raw.splitlines() if line.startswith("From:"))
+            address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+            tickets.append((our_id.encode(), address.encode()))
+
+    for kind, raw in warmup:
+        text, outcome = ingest(kind, raw)
+        remember(outcome, text)
+
+    def measure(share: list[tuple[str, bytes]]) -> dict[str, Any]:
+        """Ingest ``share`` one message after another: per-kind timings and what went wrong."""
+        timings: dict[str, list[float]] = {"new": [], "reply": [], "html": []}
+        problems: list[str] = []
+        clock: Callable[[], float] = time.perf_counter
+        profiler = None
+        if args.profile:  # the measured loop only, not the set-up
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        for kind, raw in share:
+            began = clock()
+            text, outcome = ingest(kind, raw)
+            timings[kind].append(clock() - began)
+            if outcome.status != InboundStatus.PROCESSED:
+                problems.append(f"{kind}: {outcome.describe()}")
+            elif kind == "reply" and outcome.matched_by != "message-id":
+                problems.append(f"reply not threaded by our Message-ID: {outcome}")
+            elif kind != "reply" and not outcome.created_ticket:
+                problems.append(f"{kind} did not create a ticket: {outcome}")
+            remember(outcome, text)
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            stats = pstats.Stats(profiler, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(60)
+            stats.sort_stats("tottime").print_stats(30)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"timings": timings, "problems": problems, "peak_rss_mb": rss_mb}
+
+    started = time.perf_counter()
+    if args.workers == 1:
+        results = [measure(mails)]
+    else:
+        # Worker processes as huey runs them at scale: forked after the set-up, each with its own
+        # connection, each taking every n-th message.
+        import multiprocessing
+
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        receivers = []
+        for index in range(args.workers):
+            receiver, sender = context.Pipe(duplex=False)
+
+            def work(
+                share: list[tuple[str, bytes]] = mails[index :: args.workers], out: Any = sender
+            ) -> None:
+                out.send(measure(share))
+
+            context.Process(target=work).start()
+            receivers.append(receiver)
+        results = [receiver.recv() for receiver in receivers]
+    elapsed = time.perf_counter() - started
+
+    timings = {kind: [t for r in results for t in r["timings"][kind]] for kind in ("new", "reply", "html")}
+    problems = [problem for r in results for problem in r["problems"]]
+    everything = [t for values in timings.values() for t in values]
+    return {
+        "database": connection.vendor,
+        "workers": args.workers,
+        "messages": len(mails),
+        "seconds": round(elapsed, 2),
+        "per_second": round(len(mails) / elapsed, 1),
+        "all": summary(everything),
+        **{kind: summary(values) for kind, values in timings.items()},
+        "bytes": sum(len(raw) for _, raw in mails),
+        "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results), 1),
+        "problems": problems[:20],
+        "problem_count": len(problems),
+    }
+
+
+# --- the parent: one child per database, a table at the end ---------------------------------------
+
+
+def run_child(database_url: str, args: argparse.Namespace, var_dir: Path) -> dict[str, Any]:
+    env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    env.update(
+        DATABASE_URL=database_url,
+        RELAYDESK_VAR_DIR=str(var_dir),
+        MEDIA_ROOT=str(var_dir / "media"),
+        DJANGO_SETTINGS_MODULE="relaydesk.config.settings",
+        DEBUG="false",
+    )
+    command = [
+        sys.executable, "-m", "bench.mail_ingest", "--child",
+        "--messages", str(args.messages), "--warmup", str(args.warmup), "--seed", str(args.seed),
+        "--workers", str(args.workers),
+    ]  # fmt: skip
+    if args.acknowledge:
+        command.append("--acknowledge")
+    if args.profile:
+        command.append("--profile")
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0 or args.profile:
+        sys.stderr.write(result.stderr)
+    if result.returncode != 0:
+        raise SystemExit(f"the {database_url.split(':')[0]} run failed")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--database-url", default=DEFAULT_POSTGRES_URL, help="the PostgreSQL database")
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=1, help="processes ingesting at the same time")
+    parser.add_argument("--acknowledge", action="store_true", help="queue acknowledgements (outbox)")
+    parser.add_argument("--profile", action="store_true", help="print the hottest functions (cProfile)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="relaydesk-mailbench-") as tmp:
+        if args.database in ("sqlite", "both"):
+            var_dir = Path(tmp) / "sqlite"
+            var_dir.mkdir()
+            results.append(run_child(f"sqlite:///{var_dir / 'bench.sqlite3'}", args, var_dir))
+        if args.database in ("postgres", "both"):
+            name = urlsplit(args.database_url).path.strip("/")
+            if "ingest" not in name and "bench" not in name:  # every run empties it (flush)
+                raise SystemExit(f"refusing to empty {name!r}: use a database named *ingest* or *bench*")
+            ensure_postgres_database(args.database_url)
+            var_dir = Path(tmp) / "postgres"
+            var_dir.mkdir()
+            results.append(run_child(args.database_url, args, var_dir))
+
+    print(f"\nInbound mail ingest, {args.messages} messages after {args.warmup} warm-up")
+    print(f"(target ≥ {TARGET_PER_SECOND}/s)\n")
+    print(
+        "| database | workers | msgs/s | p50 ms | p95 ms | p99 ms | new p50/p95 | reply p50/p95 "
+        "| html+att p50/p95 | peak RSS MB |"
+    )
+    print("|" + " --- |" * 10)
+    for r in results:
+        print(
+            f"| {r['database']} | {r['workers']} | {r['per_second']} | {r['all']['p50_ms']} | "
+            f"{r['all']['p95_ms']} | {r['all']['p99_ms']} | {r['new']['p50_ms']}/{r['new']['p95_ms']} | "
+            f"{r['reply']['p50_ms']}/{r['reply']['p95_ms']} | {r['html']['p50_ms']}/{r['html']['p95_ms']} | "
+            f"{r['peak_rss_mb']} |"
+        )
+        if r["problem_count"]:
+            print(f"  {r['problem_count']} problems, e.g. {r['problems'][:3]}")
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    for r in results:
+        (out / f"mail_ingest-{r['database']}.json").write_text(json.dumps(r, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
