@@ -9,7 +9,7 @@ migrated. Then ``--replies`` phone tickets, each from its own customer, get one 
 through ``check_add_message`` — the agents' real write path, which writes the reply and its
 outbox row in one transaction (timed: the cost of queueing). The after-commit send job is
 switched off, so the outbox fills up; then, for each ``--workers`` count, that many processes
-drain it at once with the production code (``outbox.due_ids`` + ``outbox.send_outbound``: claim,
+drain it at once with the production code (``outbox.send_due`` until nothing is due: claim,
 build the MIME, SMTP to the socket, record), timed per send. Between runs every row is put back
 to queued. The SMTP server is aiosmtpd in this process, on 127.0.0.1, accepting everything.
 
@@ -141,24 +141,28 @@ def requeue() -> int:
 
 def _worker(start: Any, results: Any) -> None:
     connection.close()  # a fresh connection in this process
-    start.wait()
     latencies: list[float] = []
+    send_outbound = outbox.send_outbound
+
+    def timed(outbound_id: int, **kwargs: Any) -> str | None:
+        began = time.perf_counter()
+        status = send_outbound(outbound_id, **kwargs)
+        if status == OutboundStatus.SENT:
+            latencies.append(time.perf_counter() - began)
+        return status
+
+    outbox.send_outbound = timed  # send_due looks it up at each call: the production drain, timed
+    start.wait()
     sent = skipped = other = 0
     while True:
-        ids = outbox.due_ids(now=timezone.now(), limit=200)
-        if not ids:
+        result = outbox.send_due(max_seconds=3600)
+        sent, skipped, other = (
+            sent + result.sent,
+            skipped + result.skipped,
+            other + result.retrying + result.failed,
+        )
+        if not result.statuses:
             break
-        for outbound_id in ids:
-            began = time.perf_counter()
-            status = outbox.send_outbound(outbound_id)
-            elapsed = time.perf_counter() - began
-            if status is None:
-                skipped += 1
-            elif status == OutboundStatus.SENT:
-                sent += 1
-                latencies.append(elapsed)
-            else:
-                other += 1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     results.put((sent, skipped, other, latencies, peak_mb))
 

@@ -19,6 +19,7 @@ fail at once. A mail that fails or is held is reported on its ticket as a system
 from __future__ import annotations
 
 import logging
+import random
 import smtplib
 import socket
 import ssl
@@ -252,7 +253,8 @@ def breaker_reason(*, ticket_id: int, recipients: Sequence[str], now: datetime) 
     """Why a new mail must be held: too many mails on this ticket, or to one recipient, in the
     last hour (mails queued, being sent or sent; failed and held ones do not count). A loop with
     an auto-responder that the loop detector missed stops here."""
-    recent = OutboundEmail.objects.filter(created_at__gt=now - timedelta(hours=1), status__in=_COUNTED)
+    since = now - timedelta(hours=1)
+    recent = OutboundEmail.objects.filter(created_at__gt=since, status__in=_COUNTED)
     ticket_limit = settings.MAIL_MAX_PER_TICKET_HOUR
     on_ticket = recent.filter(ticket_id=ticket_id).count()
     if on_ticket >= ticket_limit:
@@ -263,6 +265,17 @@ def breaker_reason(*, ticket_id: int, recipients: Sequence[str], now: datetime) 
     addresses = list(dict.fromkeys(address.lower() for address in recipients))
     if not addresses:
         return None
+    # No index on created_at alone: the newest row older than the window is found by walking
+    # the primary key backwards (ids grow with created_at), so the count below reads only the
+    # last hour's rows (a range of the primary key) instead of the whole outbox history.
+    boundary = (
+        OutboundEmail.objects.filter(created_at__lte=since)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if boundary is not None:
+        recent = recent.filter(pk__gt=boundary)
     # Stored entries always write the address in angle brackets (MailAddress.formatted), so
     # "<address>" matches that recipient only.
     counts = recent.aggregate(
@@ -841,6 +854,9 @@ def send_due(
     started = time.monotonic()
     fixed_now = now
     ids = due_ids(now=fixed_now or timezone.now(), limit=batch)
+    # Drains running at once would otherwise walk the same list in the same order and collide on
+    # every other row (a lost claim costs a write); all of these are due, so order matters little.
+    random.shuffle(ids)
     for outbound_id in ids:
         if time.monotonic() - started > max_seconds:
             break

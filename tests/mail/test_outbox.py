@@ -679,6 +679,21 @@ def test_circuit_breaker_holds_mail_to_a_flooded_recipient_across_tickets(
     assert smtp_server.messages[-1].rcpt_tos == ("ol@acme.example",)
 
 
+def test_only_the_last_hour_counts_towards_the_breaker(world, smtp_server, settings):
+    settings.MAIL_MAX_PER_RECIPIENT_HOUR = 2
+    mailbox = make_mailbox(smtp_server)
+    tickets = [email_ticket(world, mailbox, message_id=f"m{n}@mail.acme.example") for n in range(5)]
+    for ticket in tickets[:2]:
+        with transaction.atomic():
+            reply(world, ticket)
+    OutboundEmail.objects.update(created_at=timezone.now() - timedelta(hours=1, seconds=1))
+    for ticket in tickets[2:]:
+        with transaction.atomic():
+            reply(world, ticket)
+    statuses = list(OutboundEmail.objects.order_by("id").values_list("status", flat=True))
+    assert statuses == ["queued", "queued", "queued", "queued", "held"]
+
+
 def test_failed_and_held_mail_do_not_count_towards_the_breaker(world, smtp_server, settings):
     settings.MAIL_MAX_PER_TICKET_HOUR = 1
     ticket = email_ticket(world, make_mailbox(smtp_server))
