@@ -13,6 +13,7 @@ except towards the mail server: an edit that leaves a password empty keeps the s
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ipaddress
 import re
@@ -381,6 +382,17 @@ class _ConnectedSMTP(smtplib.SMTP):
         return self._given_socket
 
 
+def _smtp_login(client: smtplib.SMTP, username: str, password: str) -> None:
+    if username.isascii() and password.isascii():
+        client.login(username, password)
+        return
+    # smtplib encodes credentials as ASCII; AUTH PLAIN carries UTF-8 (RFC 4616).
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode()
+    code, message = client.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, message)
+
+
 def _smtp_reply(code: int, message: bytes | str) -> str:
     return server_text(f"{code} {server_text(message)}")
 
@@ -444,7 +456,7 @@ def probe_smtp(settings: SmtpSettings, *, timeout: float) -> str:
                     _("SMTP: the server does not offer AUTH here; leave the user empty or use TLS/STARTTLS")
                 )
             try:
-                client.login(settings.username, settings.password)
+                _smtp_login(client, settings.username, settings.password)
             except smtplib.SMTPAuthenticationError as exc:
                 raise MailServerError(
                     _("SMTP: login refused for %(user)s: %(reply)s")

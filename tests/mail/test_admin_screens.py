@@ -469,6 +469,19 @@ def test_connection_test_with_wrong_passwords(world, imap_server, smtp_server):
     assert html.count('class="failed"') == 2
 
 
+def test_connection_test_with_non_ascii_smtp_credentials(world, imap_server, smtp_server_factory):
+    smtp_server = smtp_server_factory(user="müller", password="pässwörd", auth_required=True)
+    post = servers_post(imap_server, smtp_server, smtp_username="müller", smtp_password="pässwörd")
+    response = as_admin(world).post(reverse("mail:mailbox_test"), post, headers=HTMX)
+    assert result_lines(response)[1] == ("SMTP", "SMTP: connected, sender support@relaydesk.test accepted")
+    post["smtp_password"] = "passwörd"
+    response = as_admin(world).post(reverse("mail:mailbox_test"), post, headers=HTMX)
+    assert result_lines(response)[1] == (
+        "SMTP",
+        "SMTP: login refused for müller: 535 5.7.8 Authentication credentials invalid",
+    )
+
+
 def test_connection_test_with_closed_ports(world, imap_server, smtp_server):
     from tests.mailservers import free_port
 

@@ -313,6 +313,19 @@ def test_wrong_password_is_recorded_and_nothing_is_lost(imap_server):
     assert mailbox.last_error == ""
 
 
+def test_a_login_with_non_ascii_credentials(imap_server):
+    imap_server.add_user("mueller@relaydesk.test", "pässwörd")
+    mailbox = make_mailbox(
+        imap_server, imap_username="mueller@relaydesk.test", imap_password_encrypted=encrypt("pässwörd")
+    )
+    # AUTHENTICATE PLAIN (UTF-8): imaplib's LOGIN only sends ASCII.
+    assert poll_mailbox(mailbox).error == ""
+    mailbox.imap_password_encrypted = encrypt("passwörd")
+    assert poll_mailbox(mailbox).error == (
+        "IMAP: login refused for mueller@relaydesk.test: [AUTHENTICATIONFAILED] Authentication failed."
+    )
+
+
 def test_unreachable_server_and_missing_folder_are_recorded(imap_server):
     from tests.mailservers import free_port
 
