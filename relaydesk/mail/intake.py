@@ -46,7 +46,8 @@ def dedupe_key(raw: bytes, mailbox: Mailbox | None) -> tuple[str, str | None]:
 def store_raw(raw: bytes, *, mailbox: Mailbox | None, source: str) -> tuple[InboundEmail, bool]:
     """Store ``raw`` (committing it) and return (row, created). A duplicate returns the first row."""
     key, message_id = dedupe_key(raw, mailbox)
-    existing = InboundEmail.objects.filter(dedupe_key=key).first()
+    # The stored bytes are not read back: callers want the row's id and status.
+    existing = InboundEmail.objects.defer("raw").filter(dedupe_key=key).first()
     if existing is not None:
         return existing, False
     try:
@@ -60,7 +61,7 @@ def store_raw(raw: bytes, *, mailbox: Mailbox | None, source: str) -> tuple[Inbo
                 header_message_id=message_id or "",
             )
     except IntegrityError:  # a concurrent delivery of the same message won the race
-        return InboundEmail.objects.get(dedupe_key=key), False
+        return InboundEmail.objects.defer("raw").get(dedupe_key=key), False
     return row, True
 
 
