@@ -92,7 +92,9 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
-    _manage("run_huey", "--quiet")
+    # --flush-locks: a worker killed while holding a task lock (the SLA scan, a mailbox poll)
+    # would otherwise leave it set and that periodic task would never run again.
+    _manage("run_huey", "--quiet", "--flush-locks")
     return 0
 
 
