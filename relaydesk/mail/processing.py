@@ -328,30 +328,31 @@ class _Processing:
 
     def thread(self, parsed: ParsedMail, hints: ThreadHints, *, use_subject: bool = True) -> Ticket | None:
         """The locked ticket this message belongs to (merges followed), or None."""
-        ticket_id = _first_existing(hints.own_ticket_ids)
+        ticket = _lock_first(hints.own_ticket_ids)
         matched_by = "message-id"
-        if ticket_id is None:
-            ticket_id, matched_by = _first_existing(hints.reply_address_ticket_ids), "reply-address"
-        if ticket_id is None:
-            ticket_id, matched_by = _ticket_of_message_ids(hints.referenced_message_ids), "references"
-        if ticket_id is None and use_subject and hints.subject_ticket_id is not None:
-            ticket_id, matched_by = _subject_ticket(hints.subject_ticket_id, parsed.from_address), "subject"
-        if ticket_id is None:
-            return None
-        self.matched_by = matched_by
-        return _lock_following_merges(ticket_id)
+        if ticket is None:
+            ticket, matched_by = _lock_first(hints.reply_address_ticket_ids), "reply-address"
+        if ticket is None:
+            ticket_id = _ticket_of_message_ids(hints.referenced_message_ids)
+            ticket, matched_by = _lock_first([ticket_id] if ticket_id else []), "references"
+        if ticket is None and use_subject and hints.subject_ticket_id is not None:
+            ticket_id = _subject_ticket(hints.subject_ticket_id, parsed.from_address)
+            ticket, matched_by = _lock_first([ticket_id] if ticket_id else []), "subject"
+        if ticket is not None:
+            self.matched_by = matched_by
+        return ticket
 
     # --- the kinds of message -------------------------------------------------------------------
 
     def bounce(self, parsed: ParsedMail, hints: ThreadHints) -> None:
         """A delivery-status report: a note on the ticket whose mail bounced, the address marked."""
         info = parsed.bounce
-        ticket_id = _first_existing([hints.bounced_ticket_id] if hints.bounced_ticket_id else [])
-        if ticket_id is None and info is not None and info.original_message_id:
+        ticket = _lock_first([hints.bounced_ticket_id] if hints.bounced_ticket_id else [])
+        if ticket is None and info is not None and info.original_message_id:
             ticket_id = _ticket_of_message_ids([info.original_message_id])
-        if ticket_id is not None:
+            ticket = _lock_first([ticket_id] if ticket_id else [])
+        if ticket is not None:
             self.matched_by = "bounced-message-id"
-            ticket = _lock_following_merges(ticket_id)
         else:  # a report that also quotes our id in its own headers
             ticket = self.thread(parsed, hints, use_subject=False)
         failed = info.failed_recipients if info else []
@@ -484,13 +485,6 @@ def _mailbox_for(parsed: ParsedMail, own_addresses: Sequence[str]) -> Mailbox | 
     return None
 
 
-def _first_existing(ticket_ids: Sequence[int]) -> int | None:
-    if not ticket_ids:
-        return None
-    existing = set(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", flat=True))
-    return next((ticket_id for ticket_id in ticket_ids if ticket_id in existing), None)
-
-
 def _with_brackets(message_ids: Sequence[str]) -> list[str]:
     # Stored ids are normalised (no angle brackets); accept the bracketed form as well.
     return [*message_ids, *(f"<{mid}>" for mid in message_ids)]
@@ -531,6 +525,18 @@ def _subject_ticket(ticket_id: int, sender: str | None) -> int | None:
         return ticket_id
     if Follower.objects.filter(ticket_id=ticket_id, address__lower=lowered).exists():
         return ticket_id
+    return None
+
+
+def _lock_first(ticket_ids: Sequence[int]) -> Ticket | None:
+    """Lock the first of ``ticket_ids`` that exists (following merges); one query in the usual case.
+
+    Tried one at a time, so only the ticket that is used gets locked.
+    """
+    for ticket_id in ticket_ids[:10]:
+        ticket = _lock_following_merges(ticket_id)
+        if ticket is not None:
+            return ticket
     return None
 
 
