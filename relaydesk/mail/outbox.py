@@ -38,7 +38,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
@@ -80,6 +80,7 @@ MAX_REFERENCES = 20
 # never pile up behind each other in the consumer's threads.
 DRAIN_BATCH = 500
 DRAIN_SECONDS = 50.0
+DRAIN_CHUNK = 20
 
 # Channels whose replies reach the customer only by email. Chat, social and in-app tickets are
 # answered in their own channel; they get email only once the customer wrote to us by email.
@@ -834,40 +835,46 @@ class DrainResult:
         return self.sent + self.retrying + self.failed
 
 
-def due_ids(*, now: datetime, limit: int) -> list[int]:
+def _due(now: datetime) -> QuerySet[OutboundEmail]:
     """Rows to send now: queued and due, or sending with an expired lease (a worker died)."""
-    return list(
-        OutboundEmail.objects.filter(
-            status__in=(OutboundStatus.QUEUED, OutboundStatus.SENDING), next_attempt_at__lte=now
-        )
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
+    return OutboundEmail.objects.filter(
+        status__in=(OutboundStatus.QUEUED, OutboundStatus.SENDING), next_attempt_at__lte=now
     )
+
+
+def due_ids(*, now: datetime, limit: int) -> list[int]:
+    """The ids of due rows, the longest-waiting first (the partial index ``outbound_due``)."""
+    return list(_due(now).order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit])
 
 
 def send_due(
     *, now: datetime | None = None, batch: int = DRAIN_BATCH, max_seconds: float = DRAIN_SECONDS
 ) -> DrainResult:
     """Send every due row, one by one, until none is left, ``batch`` rows were looked at, or
-    ``max_seconds`` passed. Safe to run in many workers at once: each row is claimed first."""
+    ``max_seconds`` passed. Safe to run in many workers at once: each row is claimed first.
+
+    Drains running at once would walk the same list and try to claim every row the other one
+    already sent (a lost claim is a write, and on SQLite a wait for the write lock). So the list
+    is shuffled, and re-read in chunks of ``DRAIN_CHUNK``: only rows still due are claimed.
+    """
     result = DrainResult()
     started = time.monotonic()
-    fixed_now = now
-    ids = due_ids(now=fixed_now or timezone.now(), limit=batch)
-    # Drains running at once would otherwise walk the same list in the same order and collide on
-    # every other row (a lost claim costs a write); all of these are due, so order matters little.
+    ids = due_ids(now=now or timezone.now(), limit=batch)
     random.shuffle(ids)
-    for outbound_id in ids:
-        if time.monotonic() - started > max_seconds:
-            break
-        status = send_outbound(outbound_id, now=fixed_now or timezone.now())
-        result.statuses[outbound_id] = status
-        if status is None:
-            result.skipped += 1
-        elif status == OutboundStatus.SENT:
-            result.sent += 1
-        elif status == OutboundStatus.QUEUED:
-            result.retrying += 1
-        else:
-            result.failed += 1
+    for first in range(0, len(ids), DRAIN_CHUNK):
+        chunk = ids[first : first + DRAIN_CHUNK]
+        still_due = set(_due(now or timezone.now()).filter(pk__in=chunk).values_list("pk", flat=True))
+        for outbound_id in chunk:
+            if time.monotonic() - started > max_seconds:
+                return result
+            status = send_outbound(outbound_id, now=now) if outbound_id in still_due else None
+            result.statuses[outbound_id] = status
+            if status is None:
+                result.skipped += 1
+            elif status == OutboundStatus.SENT:
+                result.sent += 1
+            elif status == OutboundStatus.QUEUED:
+                result.retrying += 1
+            else:
+                result.failed += 1
     return result
