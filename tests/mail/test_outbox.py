@@ -773,3 +773,36 @@ def test_smtp_errors_are_classified(world):
     assert outbox._classify(TimeoutError("timed out")).permanent is False
     mixed = smtplib.SMTPRecipientsRefused({"a@x": (550, b"no"), "b@x": (451, b"later")})
     assert outbox._classify(mixed).permanent is False
+
+
+# --- jobs and loops --------------------------------------------------------------------------
+
+
+def test_the_drain_is_a_periodic_task_every_minute_and_sends_what_is_due(world, smtp_server):
+    from datetime import datetime
+
+    from huey.contrib.djhuey import HUEY
+
+    from relaydesk.mail.outbox_tasks import send_due_outbound_email
+
+    for minute in (0, 17, 59):
+        due = HUEY.read_periodic(datetime(2025, 6, 2, 9, minute))
+        assert any(isinstance(task, send_due_outbound_email.task_class) for task in due)
+    ticket = email_ticket(world, make_mailbox(smtp_server))
+    with transaction.atomic():
+        reply(world, ticket)  # its after-commit job never runs here
+    send_due_outbound_email.call_local()
+    assert OutboundEmail.objects.get().status == OutboundStatus.SENT
+    assert len(smtp_server.messages) == 1
+
+
+def test_our_reply_coming_back_is_recognised_as_our_own_mail(
+    world, smtp_server, django_capture_on_commit_callbacks
+):
+    from relaydesk.mail.loops import is_automatic
+
+    ticket = email_ticket(world, make_mailbox(smtp_server))
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(world, ticket)
+    bounced_back = parse_message(smtp_server.messages[0].raw)
+    assert is_automatic(bounced_back, own_message_id_domain=settings.MAIL_ID_DOMAIN) == "our own Message-ID"
