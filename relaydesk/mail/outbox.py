@@ -125,27 +125,11 @@ def _is_own(address: str, own: set[str]) -> bool:
     return lowered in own or f"{local.split('+', 1)[0]}@{domain}" in own
 
 
-def mailbox_for_ticket(ticket: Ticket) -> Mailbox | None:
-    """The mailbox a reply on ``ticket`` is sent from, or None when email is not its channel.
-
-    The mailbox the customer first wrote to, if it is still active; else, for tickets answered
-    by email (EMAIL_ANSWERED_CHANNELS), the first active mailbox with an SMTP server.
-    """
-    first = (
-        InboundEmail.objects.filter(ticket=ticket, mailbox__isnull=False)
-        .select_related("mailbox")
-        .order_by("received_at", "id")
-        .first()
-    )
-    if first is not None and first.mailbox is not None and first.mailbox.is_active:
-        return first.mailbox
-    if first is None and ticket.channel not in EMAIL_ANSWERED_CHANNELS:
-        return None
-    return Mailbox.objects.filter(is_active=True).exclude(smtp_host="").order_by("id").first()
-
-
 @dataclass(frozen=True)
-class Recipients:
+class Route:
+    """Where a reply on a ticket goes: from ``mailbox``, to ``to``, copied to ``cc``."""
+
+    mailbox: Mailbox
     to: list[MailAddress]
     cc: list[MailAddress]
 
@@ -167,28 +151,49 @@ def _requester_primary(ticket: Ticket) -> MailAddress | None:
         ) from None
 
 
-def reply_recipients(ticket: Ticket, own: set[str]) -> Recipients | None:
-    """To: where the latest processed inbound mail asked answers to go (its Reply-To, else its
+def reply_route(ticket: Ticket) -> Route | None:
+    """Where a reply on ``ticket`` goes; None when it has no email route.
+
+    Mailbox: the one the customer first wrote to, if still active; else, for tickets answered by
+    email (EMAIL_ANSWERED_CHANNELS), the first active mailbox with an SMTP server.
+    To: where the latest processed inbound mail asked answers to go (its Reply-To, else its
     From), else the requester's primary address. Cc: the ticket's followers, and the requester
-    when the latest mail came from someone else (a colleague on Cc answered), minus To and
-    minus our own mailboxes. None when there is nobody to write to.
+    when the latest mail came from someone else (a colleague on Cc wrote), minus To and minus
+    our own mailboxes.
     """
-    latest = (
-        InboundEmail.objects.filter(ticket=ticket, status=InboundStatus.PROCESSED)
-        .exclude(reply_to="")
-        .select_related("message__author_contact")
-        .order_by("-received_at", "-id")
-        .first()
+    mailboxes = list(Mailbox.objects.order_by("id"))  # a handful of rows: one read for all uses
+    inbound = list(
+        InboundEmail.objects.filter(ticket=ticket)
+        .order_by("received_at", "id")
+        .values_list(
+            "mailbox_id", "status", "reply_to", "message__author_contact_id", "message__author_contact__name"
+        )
     )
+    by_id = {mailbox.pk: mailbox for mailbox in mailboxes}
+    first = next((by_id[row[0]] for row in inbound if row[0] in by_id), None)
+    mailbox: Mailbox | None
+    if first is not None and first.is_active:
+        mailbox = first
+    elif not inbound and ticket.channel not in EMAIL_ANSWERED_CHANNELS:
+        return None
+    else:
+        mailbox = next((m for m in mailboxes if m.is_active and m.smtp_host), None)
+    if mailbox is None:
+        return None
+    own = {m.address.lower() for m in mailboxes}
+
+    latest = next((row for row in reversed(inbound) if row[1] == InboundStatus.PROCESSED and row[2]), None)
     to: MailAddress | None = None
     requester_is_to = True
     if latest is not None:
-        author = latest.message.author_contact if latest.message else None
-        requester_is_to = author is None or author.pk == ticket.requester_id
+        _mailbox_id, _status, reply_to, author_id, author_name = latest
+        requester_is_to = author_id is None or author_id == ticket.requester_id
         try:
-            to = outbound_mime.parse_address(latest.reply_to, author.name if author else "")
+            to = outbound_mime.parse_address(reply_to, author_name or "")
         except HeaderValueError:
-            logger.warning("Inbound mail %s has an unusable reply address; using the requester's", latest.pk)
+            logger.warning(
+                "Ticket %s: the latest inbound reply address is unusable; using the requester's", ticket.pk
+            )
             requester_is_to = True
     if to is None:
         to = _requester_primary(ticket)
@@ -214,7 +219,7 @@ def reply_recipients(ticket: Ticket, own: set[str]) -> Recipients | None:
             continue
         seen.add(copy.address.lower())
         cc.append(copy)
-    return Recipients(to=[to], cc=cc)
+    return Route(mailbox=mailbox, to=[to], cc=cc)
 
 
 @dataclass(frozen=True)
@@ -253,19 +258,9 @@ def thread_of(ticket: Ticket, *, exclude_message: Message | None = None) -> Thre
 def breaker_reason(*, ticket_id: int, recipients: Sequence[str], now: datetime) -> str | None:
     """Why a new mail must be held: too many mails on this ticket, or to one recipient, in the
     last hour (mails queued, being sent or sent; failed and held ones do not count). A loop with
-    an auto-responder that the loop detector missed stops here."""
+    an auto-responder that the loop detector missed stops here. Two reads."""
     since = now - timedelta(hours=1)
     recent = OutboundEmail.objects.filter(created_at__gt=since, status__in=_COUNTED)
-    ticket_limit = settings.MAIL_MAX_PER_TICKET_HOUR
-    on_ticket = recent.filter(ticket_id=ticket_id).count()
-    if on_ticket >= ticket_limit:
-        return (
-            f"{on_ticket} emails were sent on this ticket in the last hour "
-            f"(the limit is {ticket_limit} an hour)"
-        )
-    addresses = list(dict.fromkeys(address.lower() for address in recipients))
-    if not addresses:
-        return None
     # No index on created_at alone: the newest row older than the window is found by walking
     # the primary key backwards (ids grow with created_at), so the count below reads only the
     # last hour's rows (a range of the primary key) instead of the whole outbox history.
@@ -277,14 +272,22 @@ def breaker_reason(*, ticket_id: int, recipients: Sequence[str], now: datetime) 
     )
     if boundary is not None:
         recent = recent.filter(pk__gt=boundary)
+    addresses = list(dict.fromkeys(address.lower() for address in recipients))
     # Stored entries always write the address in angle brackets (MailAddress.formatted), so
     # "<address>" matches that recipient only.
     counts = recent.aggregate(
+        on_ticket=Count("pk", filter=Q(ticket_id=ticket_id)),
         **{
             f"r{index}": Count("pk", filter=Q(to__icontains=f"<{address}>") | Q(cc__icontains=f"<{address}>"))
             for index, address in enumerate(addresses)
-        }
+        },
     )
+    ticket_limit = settings.MAIL_MAX_PER_TICKET_HOUR
+    if counts["on_ticket"] >= ticket_limit:
+        return (
+            f"{counts['on_ticket']} emails were sent on this ticket in the last hour "
+            f"(the limit is {ticket_limit} an hour)"
+        )
     recipient_limit = settings.MAIL_MAX_PER_RECIPIENT_HOUR
     for index, address in enumerate(addresses):
         if counts[f"r{index}"] >= recipient_limit:
@@ -306,8 +309,8 @@ def _send_after_commit(outbound_id: int) -> None:
     enqueue_on_commit(send_outbound_email, outbound_id)
 
 
-def _save_and_dispatch(ticket: Ticket, row: OutboundEmail, recipients: Recipients) -> OutboundEmail:
-    reason = breaker_reason(ticket_id=ticket.pk, recipients=recipients.addresses, now=row.created_at)
+def _save_and_dispatch(ticket: Ticket, row: OutboundEmail, recipients: list[str]) -> OutboundEmail:
+    reason = breaker_reason(ticket_id=ticket.pk, recipients=recipients, now=row.created_at)
     if reason is not None:
         row.status = OutboundStatus.HELD
         row.last_error = f"Held by the circuit breaker: {reason}."
@@ -318,7 +321,7 @@ def _save_and_dispatch(ticket: Ticket, row: OutboundEmail, recipients: Recipient
     what = "reply" if row.kind == OutboundKind.REPLY else "acknowledgement"
     do_add_system_message(
         ticket,
-        f"The email {what} to {', '.join(recipients.addresses)} was not sent: {reason}. "
+        f"The email {what} to {', '.join(recipients)} was not sent: {reason}. "
         "It is held; an admin can release it from the outbox.",
     )
     logger.warning("Outbound email %s on ticket %s held: %s", row.pk, ticket.pk, reason)
@@ -335,11 +338,8 @@ def do_queue_reply(ticket: Ticket, message: Message) -> OutboundEmail | None:
     """
     if message.kind != MessageKind.REPLY or message.ticket_id != ticket.pk:
         return None
-    mailbox = mailbox_for_ticket(ticket)
-    if mailbox is None:
-        return None
-    recipients = reply_recipients(ticket, _own_addresses())
-    if recipients is None:
+    route = reply_route(ticket)
+    if route is None:
         return None
     message_id = _own_id(ticket.pk, message.pk)
     thread = thread_of(ticket, exclude_message=message)
@@ -348,10 +348,10 @@ def do_queue_reply(ticket: Ticket, message: Message) -> OutboundEmail | None:
     row = OutboundEmail(
         ticket=ticket,
         message=message,
-        mailbox=mailbox,
+        mailbox=route.mailbox,
         kind=OutboundKind.REPLY,
-        to=[recipient.formatted() for recipient in recipients.to],
-        cc=[recipient.formatted() for recipient in recipients.cc],
+        to=[recipient.formatted() for recipient in route.to],
+        cc=[recipient.formatted() for recipient in route.cc],
         subject=outbound_mime.reply_subject(ticket.subject, ticket.pk),
         header_message_id=message_id,
         in_reply_to=thread.answering,
@@ -359,7 +359,7 @@ def do_queue_reply(ticket: Ticket, message: Message) -> OutboundEmail | None:
         created_at=now,
         next_attempt_at=now,
     )
-    return _save_and_dispatch(ticket, row, recipients)
+    return _save_and_dispatch(ticket, row, route.addresses)
 
 
 def _acknowledgement_template(language: str) -> tuple[str, str]:
@@ -437,7 +437,7 @@ def do_queue_acknowledgement(
         created_at=now,
         next_attempt_at=now,
     )
-    return _save_and_dispatch(ticket, row, Recipients(to=[to], cc=[]))
+    return _save_and_dispatch(ticket, row, [to.address])
 
 
 def check_release_held(user: User, outbound_id: int) -> OutboundEmail:
