@@ -806,3 +806,24 @@ def test_our_reply_coming_back_is_recognised_as_our_own_mail(
         reply(world, ticket)
     bounced_back = parse_message(smtp_server.messages[0].raw)
     assert is_automatic(bounced_back, own_message_id_domain=settings.MAIL_ID_DOMAIN) == "our own Message-ID"
+
+
+def test_query_budget_of_queueing_a_reply(world, smtp_server, django_assert_num_queries):
+    ticket = email_ticket(world, make_mailbox(smtp_server))
+    Follower.objects.create(ticket=ticket, address="dan@acme.example")
+    message = Message.objects.create(
+        ticket=ticket, kind=MessageKind.REPLY, direction="out", author_user=world.alice, body_text="Hi"
+    )
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    # mailboxes, the ticket's inbound rows, followers; thread ids (headers, acks); the header;
+    # the breaker (boundary, counts); the row.
+    with django_assert_num_queries(9):
+        assert outbox.do_queue_reply(ticket, message) is not None
+    phone = world.ticket(channel=Channel.PHONE, requester=Contact.objects.create(name="No Email"))
+    phone_reply = Message.objects.create(
+        ticket=phone, kind=MessageKind.REPLY, direction="out", author_user=world.alice, body_text="Hi"
+    )
+    phone = Ticket.objects.get(pk=phone.pk)
+    # No email route: mailboxes, inbound rows, then the requester and their addresses.
+    with django_assert_num_queries(4):
+        assert outbox.do_queue_reply(phone, phone_reply) is None
