@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -173,3 +174,31 @@ def test_followers_of_a_ticket_one_cannot_see_are_404(client: Client, world: Wor
     response = client.post(reverse("mail:follower_add", args=[emailed.pk]), {"address": "x@y.example"})
     assert response.status_code == 404
     assert not Follower.objects.exists()
+
+
+def test_a_reply_shows_how_its_email_went(
+    client: Client, world: World, emailed: Ticket, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core import mail
+
+    from relaydesk.mail.models import OutboundEmail, OutboundStatus
+    from relaydesk.tickets.actions import check_add_message
+    from relaydesk.tickets.models import MessageKind
+
+    with django_capture_on_commit_callbacks(execute=True):  # the send job runs after commit
+        reply = check_add_message(world.alice, emailed.pk, kind=MessageKind.REPLY, body_text="Fixed it.")
+    note = check_add_message(world.alice, emailed.pk, kind=MessageKind.NOTE, body_text="Internal only.")
+    out = OutboundEmail.objects.get(message=reply)
+    assert out.status == OutboundStatus.SENT  # the mailbox has no SMTP: Django's backend sent it
+    assert len(mail.outbox) == 1
+    assert not OutboundEmail.objects.filter(message=note).exists()  # notes never leave
+    client.force_login(world.alice)
+    page = client.get(reverse("tickets:detail", args=[emailed.pk])).content.decode()
+    assert 'class="mail-delivery sent"' in page
+    assert "Emailed to" in page
+    OutboundEmail.objects.filter(pk=out.pk).update(
+        status=OutboundStatus.FAILED, last_error="550 no such user"
+    )
+    page = client.get(reverse("tickets:detail", args=[emailed.pk])).content.decode()
+    assert "Not delivered to" in page
+    assert "550 no such user" in page

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from relaydesk.accounts.models import Level, Team, User
 from relaydesk.core.errors import NotFound, RelaydeskError
 from relaydesk.core.parsing import parse_id
+from relaydesk.mail.models import OutboundEmail
 from relaydesk.sla.display import clock_views
 from relaydesk.tickets.access import access_ticket
 from relaydesk.tickets.actions import (
@@ -106,7 +107,14 @@ def _context(
             Prefetch(
                 "attachments",
                 queryset=Attachment.objects.only("id", "message_id", "filename", "size", "is_inline"),
-            )
+            ),
+            # Delivery of public replies by email: sent, queued, held or failed, shown on the reply.
+            Prefetch(
+                "outbound_emails",
+                queryset=OutboundEmail.objects.only(
+                    "id", "message_id", "status", "to", "last_error", "sent_at"
+                ),
+            ),
         )
     )
     events = list(ticket.events.select_related("actor").order_by("-created_at", "-id")[:TIMELINE_LIMIT])
