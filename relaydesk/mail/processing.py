@@ -4,8 +4,10 @@
 does nothing for a row that is no longer ``received`` (so a job that runs twice is harmless), and
 never raises: a message that cannot be parsed (``MailParseError``: too large, too deep, ...) or any
 unexpected error ends as ``quarantined`` with the error in ``reason``, the raw bytes untouched, for
-an admin to look at and reprocess (``check_reprocess``). The work itself runs inside a savepoint,
-so whatever it wrote before failing is rolled back and only the quarantine mark remains.
+an admin to look at and reprocess (``check_reprocess``). A failure rolls back everything the
+attempt wrote; only the quarantine mark remains. Transient database errors (a lock timeout, a
+deadlock, a lost connection) leave the row ``received`` for the periodic sweep, up to
+``MAX_ATTEMPTS`` tries, before it is quarantined too.
 
 What happens to a message (docs/email-channel.md has the reasoning):
 
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from relaydesk.accounts.models import User
@@ -126,8 +128,10 @@ def process_inbound(inbound_id: int) -> Outcome:
     The message is parsed before the transaction opens: parsing is pure work (milliseconds, tens
     of them for a big attachment) that needs no lock, and on SQLite every write transaction holds
     the one database write lock. The row is then locked and its status checked again, so a second
-    job for the same row that got there first leaves this one a no-op.
+    job for the same row that got there first leaves this one a no-op. A failure rolls the whole
+    transaction back (ticket, message, new contact: nothing stays) and is then recorded on the row.
     """
+    parsed: ParsedMail | None = None
     try:
         snapshot = (
             InboundEmail.objects.filter(pk=inbound_id)
@@ -139,77 +143,78 @@ def process_inbound(inbound_id: int) -> Outcome:
         status, reason, ticket_id, message_id, raw = snapshot
         if status != InboundStatus.RECEIVED:  # done already: nothing to lock
             return Outcome(inbound_id, status, reason, ticket_id=ticket_id, message_id=message_id)
-        parsed = _parse(bytes(raw))
+        parsed = parse_message(bytes(raw), limits=limits())
+        return _process(inbound_id, parsed)
+    except MailParseError as error:
+        return _record_failure(inbound_id, f"{error.message} ({error.reason})", parsed)
+    except OperationalError as error:  # locked, deadlock, connection lost: worth another try
+        logger.warning("Inbound email %s: %s; to be retried", inbound_id, error)
+        return _record_failure(inbound_id, f"{type(error).__name__}: {error}", parsed, transient=True)
+    except Exception as error:
+        logger.exception("Inbound email %s could not be processed; quarantined", inbound_id)
+        reason = f"Unexpected error while processing: {type(error).__name__}: {error}"
+        return _record_failure(inbound_id, reason, parsed)
+
+
+def _process(inbound_id: int, parsed: ParsedMail) -> Outcome:
+    with transaction.atomic():
+        row = (
+            InboundEmail.objects.select_for_update(of=("self",))
+            .select_related("mailbox__team")
+            .defer("raw")
+            .get(pk=inbound_id)
+        )
+        if row.status != InboundStatus.RECEIVED:  # another job got there first
+            return _outcome(row)
+        row.attempts += 1
+        work = _Processing(row)
+        work.run(parsed)
+        row.processed_at = timezone.now()
+        row.save(update_fields=[*_ROW_FIELDS, "mailbox", "ticket", "message"])
+    return _outcome(row, created_ticket=work.created_ticket, matched_by=work.matched_by)
+
+
+_ROW_FIELDS = ["status", "reason", "attempts", "from_address", "reply_to", "subject", "processed_at"]
+# Transient database errors (a lock timeout, a deadlock) leave the row for the sweep this many times.
+MAX_ATTEMPTS = 3
+
+
+def _describe_sender(row: InboundEmail, parsed: ParsedMail) -> None:
+    row.from_address = (parsed.from_address or "")[:255]
+    row.subject = parsed.subject[:255]
+    row.reply_to = ((parsed.reply_to or [parsed.from_address or ""])[0] or "")[:255]
+
+
+def _record_failure(
+    inbound_id: int, reason: str, parsed: ParsedMail | None, *, transient: bool = False
+) -> Outcome:
+    """Quarantine the row with ``reason`` (or leave a transient failure for another try).
+
+    Runs after the processing transaction was rolled back, in one of its own; if the row is no
+    longer ``received`` (another job finished it meanwhile) that result stands. If even this fails,
+    the database is gone: the row stays ``received`` and the periodic sweep tries it again.
+    """
+    try:
         with transaction.atomic():
-            row = (
-                InboundEmail.objects.select_for_update(of=("self",))
-                .select_related("mailbox__team")
-                .defer("raw")
-                .get(pk=inbound_id)
-            )
-            if row.status != InboundStatus.RECEIVED:  # another job got there first
+            row = InboundEmail.objects.select_for_update().defer("raw").filter(pk=inbound_id).first()
+            if row is None:
+                return Outcome(inbound_id=inbound_id, status="missing", reason="No such inbound email.")
+            if row.status != InboundStatus.RECEIVED:
                 return _outcome(row)
             row.attempts += 1
-            work = _Processing(row)
-            try:
-                with transaction.atomic():
-                    work.run(parsed)
-            except MailParseError as error:
-                _quarantine(row, f"{error.message} ({error.reason})")
-            except Exception as error:
-                logger.exception("Inbound email %s could not be processed; quarantined", inbound_id)
-                _quarantine(row, f"Unexpected error while processing: {type(error).__name__}: {error}")
+            retry = transient and row.attempts < MAX_ATTEMPTS
+            row.status = InboundStatus.RECEIVED if retry else InboundStatus.QUARANTINED
+            row.reason = (f"Attempt {row.attempts} failed, to be retried: {reason}" if retry else reason)[
+                :2000
+            ]
+            if parsed is not None:
+                _describe_sender(row, parsed)
             row.processed_at = timezone.now()
-            row.save(
-                update_fields=[
-                    "mailbox",
-                    "status",
-                    "reason",
-                    "attempts",
-                    "ticket",
-                    "message",
-                    "from_address",
-                    "reply_to",
-                    "subject",
-                    "processed_at",
-                ]
-            )
-            if row.status != InboundStatus.PROCESSED:
-                return _outcome(row)
-            return _outcome(row, created_ticket=work.created_ticket, matched_by=work.matched_by)
-    except Exception as error:  # the transaction itself failed (database trouble): mark it apart
-        logger.exception("Inbound email %s: processing transaction failed", inbound_id)
-        return _quarantine_after_failure(inbound_id, error)
-
-
-def _parse(raw: bytes) -> ParsedMail | Exception:
-    """The parsed message, or the error to quarantine it with (raised again inside the savepoint)."""
-    try:
-        return parse_message(raw, limits=limits())
-    except Exception as error:  # MailParseError by contract; anything else is a parser bug
-        return error
-
-
-def _quarantine(row: InboundEmail, reason: str) -> None:
-    # The savepoint rolled back whatever was written; forget what the attempt had set in memory.
-    row.status = InboundStatus.QUARANTINED
-    row.reason = reason[:2000]
-    row.ticket = None
-    row.message = None
-
-
-def _quarantine_after_failure(inbound_id: int, error: Exception) -> Outcome:
-    reason = f"Processing failed: {type(error).__name__}: {error}"[:2000]
-    try:
-        with transaction.atomic():
-            InboundEmail.objects.filter(pk=inbound_id, status=InboundStatus.RECEIVED).update(
-                status=InboundStatus.QUARANTINED, reason=reason, processed_at=timezone.now()
-            )
+            row.save(update_fields=_ROW_FIELDS)
+            return _outcome(row)
     except Exception:
-        # The database is unreachable: the row stays ``received`` and the periodic sweep retries it.
-        logger.exception("Inbound email %s: could not record the failure", inbound_id)
-        return Outcome(inbound_id=inbound_id, status=InboundStatus.RECEIVED, reason=reason)
-    return Outcome(inbound_id=inbound_id, status=InboundStatus.QUARANTINED, reason=reason)
+        logger.exception("Inbound email %s: could not record the failure (%s)", inbound_id, reason)
+        return Outcome(inbound_id=inbound_id, status=InboundStatus.RECEIVED, reason=reason[:2000])
 
 
 def check_reprocess(user: User, inbound_id: int) -> Outcome:
@@ -252,13 +257,9 @@ class _Processing:
         self.matched_by = ""
         self.notes: list[str] = []
 
-    def run(self, parsed: ParsedMail | Exception) -> None:
-        if isinstance(parsed, Exception):
-            raise parsed
+    def run(self, parsed: ParsedMail) -> None:
         row = self.row
-        row.from_address = (parsed.from_address or "")[:255]
-        row.subject = parsed.subject[:255]
-        row.reply_to = ((parsed.reply_to or [parsed.from_address or ""])[0] or "")[:255]
+        _describe_sender(row, parsed)
         own_addresses = _mailbox_addresses()
         if row.mailbox is None:
             row.mailbox = _mailbox_for(parsed, own_addresses)

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import pytest
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -606,16 +606,15 @@ def test_a_job_that_loses_the_race_to_another_is_a_no_op(
     monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
 ) -> None:
     row, _ = store_raw(mail(), mailbox=mailbox, source="imap")
-    first = process_inbound  # another job processes the row while this one parses, unlocked
-    parse = processing._parse
+    parse = processing.parse_message
 
-    def parse_while_the_other_job_runs(raw: bytes) -> object:
-        result = parse(raw)
-        monkeypatch.setattr(processing, "_parse", parse)
-        assert first(row.pk).status == InboundStatus.PROCESSED
-        return result
+    def parse_while_another_job_runs(raw: bytes, **kwargs: Any) -> ParsedMail:
+        # This job parses without a lock; meanwhile another one processes the row.
+        monkeypatch.setattr(processing, "parse_message", parse)
+        assert process_inbound(row.pk).status == InboundStatus.PROCESSED
+        return parse(raw, **kwargs)
 
-    monkeypatch.setattr(processing, "_parse", parse_while_the_other_job_runs)
+    monkeypatch.setattr(processing, "parse_message", parse_while_another_job_runs)
     outcome = process_inbound(row.pk)
 
     assert outcome.status == InboundStatus.PROCESSED
@@ -663,24 +662,86 @@ def test_an_unexpected_error_is_quarantined_and_everything_it_wrote_rolled_back(
     assert acks.calls == []
 
 
-def test_a_failing_transaction_still_ends_quarantined_without_raising(
+def test_a_database_error_at_commit_time_still_ends_quarantined(
     monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
 ) -> None:
     row, _ = store_raw(mail(), mailbox=mailbox, source="webhook")
     original_save = InboundEmail.save
+    failures = []
 
-    def failing_save(self: InboundEmail, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("update_fields") and "processed_at" in kwargs["update_fields"]:
-            raise DatabaseError("connection lost")
+    def failing_once(self: InboundEmail, *args: Any, **kwargs: Any) -> None:
+        if not failures:
+            failures.append(1)
+            raise DatabaseError("value too long for type character varying(255)")
         original_save(self, *args, **kwargs)
 
-    monkeypatch.setattr(InboundEmail, "save", failing_save)
+    monkeypatch.setattr(InboundEmail, "save", failing_once)
     outcome = process_inbound(row.pk)
 
     assert outcome.status == InboundStatus.QUARANTINED
-    assert outcome.reason == "Processing failed: DatabaseError: connection lost"
+    assert outcome.reason == (
+        "Unexpected error while processing: DatabaseError: value too long for type character varying(255)"
+    )
     row.refresh_from_db()
-    assert (row.status, row.reason) == (InboundStatus.QUARANTINED, outcome.reason)
+    assert (row.status, row.reason, row.attempts) == (InboundStatus.QUARANTINED, outcome.reason, 1)
+    assert (row.subject, row.from_address) == ("Printer is down", "carol@acme.example")
+    assert (Ticket.objects.count(), Message.objects.count()) == (0, 0)
+
+
+def test_a_transient_database_error_is_retried_then_quarantined(
+    monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
+) -> None:
+    row, _ = store_raw(mail(), mailbox=mailbox, source="webhook")
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(processing, "do_create_ticket", locked)
+    first = process_inbound(row.pk)
+    assert (first.status, first.reason) == (
+        InboundStatus.RECEIVED,
+        "Attempt 1 failed, to be retried: OperationalError: database is locked",
+    )
+    assert process_inbound(row.pk).status == InboundStatus.RECEIVED
+    third = process_inbound(row.pk)
+    assert (third.status, third.reason) == (InboundStatus.QUARANTINED, "OperationalError: database is locked")
+    row.refresh_from_db()
+    assert row.attempts == 3
+    assert Ticket.objects.count() == 0
+
+
+def test_a_transient_error_then_success(
+    monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
+) -> None:
+    row, _ = store_raw(mail(), mailbox=mailbox, source="webhook")
+    create = processing.do_create_ticket
+
+    def locked_once(**kwargs: Any) -> Ticket:
+        monkeypatch.setattr(processing, "do_create_ticket", create)
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(processing, "do_create_ticket", locked_once)
+    assert process_inbound(row.pk).status == InboundStatus.RECEIVED
+    outcome = process_inbound(row.pk)  # what the sweep does a few minutes later
+    assert (outcome.status, outcome.created_ticket, outcome.reason) == (InboundStatus.PROCESSED, True, "")
+    row.refresh_from_db()
+    assert row.attempts == 2
+    assert len(acks.calls) == 1
+
+
+def test_when_the_database_is_gone_the_row_stays_for_the_sweep(
+    monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
+) -> None:
+    row, _ = store_raw(mail(), mailbox=mailbox, source="webhook")
+
+    def gone(*args: object, **kwargs: object) -> None:
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setattr(InboundEmail, "save", gone)
+    outcome = process_inbound(row.pk)  # processing fails, and so does recording the failure
+    assert outcome.status == InboundStatus.RECEIVED
+    assert outcome.reason == "Unexpected error while processing: InterfaceError: connection already closed"
+    assert InboundEmail.objects.get(pk=row.pk).status == InboundStatus.RECEIVED
     assert Ticket.objects.count() == 0
 
 
