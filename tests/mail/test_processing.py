@@ -667,7 +667,7 @@ def test_a_database_error_at_commit_time_still_ends_quarantined(
 ) -> None:
     row, _ = store_raw(mail(), mailbox=mailbox, source="webhook")
     original_save = InboundEmail.save
-    failures = []
+    failures: list[int] = []
 
     def failing_once(self: InboundEmail, *args: Any, **kwargs: Any) -> None:
         if not failures:
