@@ -827,3 +827,53 @@ def test_query_budget_of_queueing_a_reply(world, smtp_server, django_assert_num_
     # No email route: mailboxes, inbound rows, then the requester and their addresses.
     with django_assert_num_queries(4):
         assert outbox.do_queue_reply(phone, phone_reply) is None
+
+
+# --- with the inbound side -------------------------------------------------------------------
+
+
+def test_a_whole_conversation_by_email_threads_both_ways(
+    world, smtp_server, django_capture_on_commit_callbacks
+):
+    from relaydesk.mail.intake import store_raw
+    from relaydesk.mail.processing import process_inbound
+
+    mailbox = make_mailbox(smtp_server, team=world.americas)
+    first_row, _ = store_raw(inbound_mail(), mailbox=mailbox, source=InboundSource.WEBHOOK)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = process_inbound(first_row.pk)
+    assert outcome.created_ticket
+    ticket = Ticket.objects.get(pk=outcome.ticket_id)
+    [ack] = smtp_server.messages
+    assert ack.message["Auto-Submitted"] == "auto-replied"
+    assert ack.message["In-Reply-To"] == f"<{CUSTOMER_ID}>"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(world, ticket)
+    ours = smtp_server.messages[1].message
+    assert ours["In-Reply-To"] == f"<{CUSTOMER_ID}>"
+    assert ours["References"].split() == [f"<{CUSTOMER_ID}>", ack.message["Message-ID"]]
+
+    # The customer answers our reply (their client cites our Message-ID): same ticket, no new ack.
+    answer = inbound_mail(
+        subject="Re: Printer is down",
+        message_id="printer-2@mail.acme.example",
+        extra=f"In-Reply-To: {ours['Message-ID']}\r\nReferences: <{CUSTOMER_ID}> {ours['Message-ID']}\r\n",
+    )
+    answer_row, _ = store_raw(answer, mailbox=mailbox, source=InboundSource.WEBHOOK)
+    with django_capture_on_commit_callbacks(execute=True):
+        threaded = process_inbound(answer_row.pk)
+    assert (threaded.ticket_id, threaded.created_ticket) == (ticket.pk, False)
+    assert len(smtp_server.messages) == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(world, ticket, "Good to hear.")
+    last = smtp_server.messages[2].message
+    assert last["In-Reply-To"] == "<printer-2@mail.acme.example>"
+    assert last["References"].split() == [
+        f"<{CUSTOMER_ID}>",
+        ack.message["Message-ID"],
+        ours["Message-ID"],
+        "<printer-2@mail.acme.example>",
+    ]
+    assert last["To"] == "Carol Customer <carol@acme.example>"
