@@ -843,6 +843,7 @@ def test_a_whole_conversation_by_email_threads_both_ways(
     with django_capture_on_commit_callbacks(execute=True):
         outcome = process_inbound(first_row.pk)
     assert outcome.created_ticket
+    assert outcome.ticket_id is not None
     ticket = Ticket.objects.get(pk=outcome.ticket_id)
     [ack] = smtp_server.messages
     assert ack.message["Auto-Submitted"] == "auto-replied"
