@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from relaydesk.mail.processing import pending_inbound_ids, process_inbound
 
@@ -23,9 +23,12 @@ def process_inbound_email(inbound_id: int) -> None:
 
 
 @db_periodic_task(crontab(minute="*/5"))
-@lock_task("mail-inbound-sweep")
 def process_stalled_inbound_email() -> None:
-    """Rows still ``received`` minutes after they arrived: the worker died or the queue lost the job."""
+    """Rows still ``received`` minutes after they arrived: the worker died or the queue lost the job.
+
+    No huey lock on purpose: one left behind by a killed consumer would stop the sweep for good,
+    while two sweeps at once are harmless (each row is locked and checked before it is processed).
+    """
     for inbound_id in pending_inbound_ids():
         outcome = process_inbound(inbound_id)
         logger.warning("Inbound email %s was waiting; now %s", inbound_id, outcome.describe())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, cast
 
@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from relaydesk.accounts.models import User
@@ -808,6 +809,14 @@ def test_the_job_processes_the_row(mailbox: Mailbox, acks: Acks) -> None:
     process_inbound_email(row.pk)  # huey runs inline in tests
     row.refresh_from_db()
     assert row.status == InboundStatus.PROCESSED
+
+
+def test_the_sweep_is_a_periodic_task_every_five_minutes() -> None:
+    def due(minute: int) -> bool:
+        tasks = HUEY.read_periodic(datetime(2025, 6, 2, 9, minute))
+        return any(isinstance(task, process_stalled_inbound_email.task_class) for task in tasks)
+
+    assert [minute for minute in range(12) if due(minute)] == [0, 5, 10]
 
 
 def test_the_sweep_processes_rows_whose_job_was_lost(mailbox: Mailbox, acks: Acks) -> None:
