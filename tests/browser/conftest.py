@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sla.conftest import sla_table  # noqa: F401  (the SLA table fixture, for SLA browser tests)
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

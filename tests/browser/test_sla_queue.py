@@ -1,4 +1,4 @@
-"""A breached ticket in a real browser: flagged red in the queue, first in SLA order, escalated on its page."""
+"""A breached ticket in a browser: flagged red in the queue, first in SLA order, escalated on its page."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from django.utils import timezone
 from relaydesk.sla.escalation import scan
 from relaydesk.tickets.models import Channel, Priority
 from tests.browser.test_agent_flow import sign_in
-from tests.sla.conftest import sla_table  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +32,8 @@ def test_breached_ticket_is_flagged_sorted_first_and_escalated(
     result = scan()
     assert result.breaches == 1  # the chat policy's breach rules: notify assignee and supervisors
 
-    for viewport, suffix in (({"width": 1440, "height": 900}, "desktop"), ({"width": 390, "height": 844}, "phone")):
+    viewports = (({"width": 1440, "height": 900}, "desktop"), ({"width": 390, "height": 844}, "phone"))
+    for viewport, suffix in viewports:
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         sign_in(page, live_server, world.alice.email)
