@@ -107,11 +107,17 @@ def build_endpoints(user: Any, args: argparse.Namespace, rng: random.Random) -> 
             "queue: Unassigned ?priority=1&channel=email", ["/tickets/unassigned/?priority=1&channel=email"]
         ),
     ]
+    endpoints.append(Endpoint("queue: My tickets ?sort=sla", ["/?sort=sla"]))
+    endpoints.append(Endpoint("queue: Unassigned ?sla=breached", ["/tickets/unassigned/?sla=breached"]))
     if team_id is not None:
         endpoints.append(Endpoint("queue: team", [f"/tickets/team/{team_id}/"]))
+        endpoints.append(Endpoint("queue: team ?sort=sla", [f"/tickets/team/{team_id}/?sort=sla"]))
         if tag:
             endpoints.append(Endpoint(f"queue: team ?tag={tag}", [f"/tickets/team/{team_id}/?tag={tag}"]))
     endpoints.append(Endpoint("API GET /api/v1/tickets?limit=50", ["/api/v1/tickets?limit=50"], api=True))
+    endpoints.append(
+        Endpoint("API GET /api/v1/tickets?sort=sla&limit=50", ["/api/v1/tickets?sort=sla&limit=50"], api=True)
+    )
     ids = sample_visible_ticket_ids(user, args.requests + args.warmup, rng)
     endpoints.append(Endpoint("ticket page /tickets/<id>/ (random)", [f"/tickets/{pk}/" for pk in ids]))
     for extra in args.path:
