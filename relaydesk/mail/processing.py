@@ -281,10 +281,10 @@ class _Processing:
             return
         self.customer_message(parsed, ticket, own_addresses)
 
-    def ignore(self, reason: str, ticket: Ticket | None = None) -> None:
+    def ignore(self, reason: str, *, ticket_id: int | None = None) -> None:
         self.row.status = InboundStatus.IGNORED
         self.row.reason = reason
-        self.row.ticket = ticket
+        self.row.ticket_id = ticket_id
 
     def processed(self, message: Message) -> None:
         self.row.status = InboundStatus.PROCESSED
@@ -321,8 +321,8 @@ class _Processing:
         self.ignore(
             f"The same message (Message-ID {message_id}) was already added to ticket "
             f"#{ticket_id} from inbound email {earlier_id}.",
+            ticket_id=ticket_id,
         )
-        self.row.ticket_id = ticket_id
         return True
 
     # --- threading ------------------------------------------------------------------------------
