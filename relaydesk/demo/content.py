@@ -806,3 +806,24 @@ SERVICE_VISION = {
         "Business-hours targets count the hours of the team that owns the ticket."
     ),
 }
+
+# Mailboxes customers write to (no IMAP server in the demo: mail arrives by the webhook or
+# `relaydesk ingest-mail`; replies go through Django's configured mail backend).
+MAILBOXES = (
+    ("Support", "support@northwind.example", "Northwind Support", "Americas", "en"),
+    ("Support (Deutsch)", "support-de@northwind.example", "Northwind Support", "EMEA", "de"),
+)
+ACKNOWLEDGEMENTS = {
+    "en": (
+        "We have your request [#{number}]: {subject}",
+        "Hello {name},\n\nthank you for writing to Northwind. Your request is ticket #{number}; a member "
+        "of our team will answer soon, within the times promised on our support page.\n\nReply to this "
+        "email to add anything — keep the [#{number}] in the subject.\n\nNorthwind Support",
+    ),
+    "de": (
+        "Wir haben Ihre Anfrage [#{number}]: {subject}",
+        "Hallo {name},\n\nvielen Dank für Ihre Nachricht. Ihre Anfrage hat die Nummer #{number}; wir "
+        "melden uns bald.\n\nAntworten Sie einfach auf diese E-Mail, um etwas zu ergänzen.\n\n"
+        "Ihr Northwind-Support",
+    ),
+}

@@ -42,6 +42,7 @@ from relaydesk.demo.cast import (
 from relaydesk.demo.content import DEMO_LOGIN_HANDLES, STAFF_DOMAIN
 from relaydesk.demo.plots import Plotter, outage_issue
 from relaydesk.demo.story import MessageRow, Person, Recorder, TicketRow, number_rows
+from relaydesk.mail.models import AcknowledgementTemplate, Mailbox
 from relaydesk.notifications.models import Notification
 from relaydesk.sla.actions import next_check, rebuild_clocks
 from relaydesk.sla.models import BusinessCalendarConfig, ServiceVision, SLAClock, SLAPolicy
@@ -81,6 +82,7 @@ def seed_demo(progress: Progress = print) -> None:
         progress(f"people: {len(people)} in {len(content.TEAMS)} teams")
         _seed_taxonomy(cast)
         _seed_sla()
+        _seed_mail()
         customers = _seed_customers(rng, now)
         progress(f"customers: {len(customers)} contacts in {len(content.ORGANIZATIONS)} organizations")
         recorder = Recorder(
@@ -128,6 +130,16 @@ def _seed_sla() -> None:
         )
     )
     ServiceVision.objects.create(**content.SERVICE_VISION)
+
+
+def _seed_mail() -> None:
+    teams = dict(Team.objects.values_list("name", "pk"))
+    for name, address, display_name, team, language in content.MAILBOXES:
+        Mailbox.objects.create(
+            name=name, address=address, display_name=display_name, team_id=teams[team], language=language
+        )
+    for language, (subject, body) in content.ACKNOWLEDGEMENTS.items():
+        AcknowledgementTemplate.objects.create(language=language, subject=subject, body=body)
 
 
 def _start_sla_clocks(now: datetime) -> int:
