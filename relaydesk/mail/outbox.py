@@ -20,23 +20,14 @@ from __future__ import annotations
 
 import logging
 import random
-import smtplib
-import socket
-import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email import message_from_bytes
-from email.message import Message as StdlibMessage
-from email.policy import Policy
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.core.mail import EmailMessage as DjangoEmailMessage
-from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import formats, timezone, translation
@@ -45,8 +36,7 @@ from django.utils.translation import gettext
 from relaydesk.accounts.models import User
 from relaydesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from relaydesk.core.sanitize import text_to_html
-from relaydesk.mail import outbound_mime
-from relaydesk.mail.credentials import CredentialError, decrypt
+from relaydesk.mail import delivery, outbound_mime
 from relaydesk.mail.loops import is_automatic
 from relaydesk.mail.models import (
     AcknowledgementTemplate,
@@ -58,7 +48,6 @@ from relaydesk.mail.models import (
     OutboundEmail,
     OutboundKind,
     OutboundStatus,
-    Security,
 )
 from relaydesk.mail.outbound_mime import HeaderValueError, MailAddress, MailContent, Quote
 from relaydesk.mail.parsing import normalize_message_id
@@ -72,9 +61,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # How long a claimed row belongs to the worker that claimed it. Far longer than one send can
-# take (every SMTP step times out after SMTP_TIMEOUT), so a live worker never loses its row.
+# take (each SMTP step times out after delivery.SMTP_TIMEOUT): a live worker keeps its row.
 LEASE = timedelta(minutes=5)
-SMTP_TIMEOUT = 30.0
 MAX_REFERENCES = 20
 # One drain sends at most this many rows or runs this long, so drains started a minute apart
 # never pile up behind each other in the consumer's threads.
@@ -501,15 +489,7 @@ def _attachments_of(message: Message) -> list[outbound_mime.OutboundAttachment]:
     return files
 
 
-@dataclass(frozen=True)
-class BuiltMail:
-    envelope_from: str
-    recipients: list[str]
-    raw: bytes
-    subject: str
-
-
-def build_outbound(row: OutboundEmail) -> BuiltMail:
+def build_outbound(row: OutboundEmail) -> delivery.BuiltMail:
     """The wire bytes of ``row`` (with its mailbox, ticket and message loaded).
 
     Built from the rows each time it is sent (no body is stored twice): everything that makes
@@ -563,135 +543,12 @@ def build_outbound(row: OutboundEmail) -> BuiltMail:
         headers=headers,
         language=ticket.language,
     )
-    return BuiltMail(
+    return delivery.BuiltMail(
         envelope_from=sender.address,
         recipients=[recipient.address for recipient in (*to, *cc)],
         raw=outbound_mime.render(content),
         subject=row.subject,
     )
-
-
-# --- delivering ------------------------------------------------------------------------------
-
-
-class SendFailure(Exception):
-    """A send that did not go through; ``permanent`` says whether trying again can help."""
-
-    def __init__(self, text: str, *, permanent: bool) -> None:
-        super().__init__(text)
-        self.text = text
-        self.permanent = permanent
-
-
-def tls_context() -> ssl.SSLContext:
-    """The context that verifies SMTP servers: the system's CAs (SSL_CERT_FILE points at a
-    private CA). Tests replace this function to trust their own certificate."""
-    return ssl.create_default_context()
-
-
-@cache
-def _helo_name() -> str:
-    return socket.getfqdn()
-
-
-def _smtp_reply_text(code: int, reply: bytes | str) -> str:
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    return f"{code} {outbound_mime.one_line(text)}"[:500]
-
-
-def _classify(error: BaseException) -> SendFailure:
-    """What an exception from smtplib or a mail backend means for this mail."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        refusals = error.recipients
-        texts = [f"{rcpt}: {_smtp_reply_text(code, reply)}" for rcpt, (code, reply) in refusals.items()]
-        permanent = all(500 <= code < 600 for code, _reply in refusals.values())
-        return SendFailure("Recipients refused: " + "; ".join(texts), permanent=permanent)
-    if isinstance(error, smtplib.SMTPAuthenticationError):
-        # The mailbox's SMTP login is wrong: an admin can fix it, so this retries meanwhile.
-        reply = _smtp_reply_text(error.smtp_code, error.smtp_error)
-        return SendFailure(f"The SMTP server refused the mailbox's login ({reply})", permanent=False)
-    if isinstance(error, smtplib.SMTPResponseException):
-        text = _smtp_reply_text(error.smtp_code, error.smtp_error)
-        return SendFailure(text, permanent=500 <= error.smtp_code < 600)
-    if isinstance(error, CredentialError):
-        return SendFailure(str(error), permanent=False)
-    if isinstance(error, smtplib.SMTPNotSupportedError):
-        return SendFailure(
-            f"The SMTP server does not support what the mailbox needs: {error}", permanent=False
-        )
-    if isinstance(error, (OSError, smtplib.SMTPException)):  # connection refused, timeouts, TLS
-        return SendFailure(f"{type(error).__name__}: {error}"[:500], permanent=False)
-    return SendFailure(f"{type(error).__name__}: {error}"[:500], permanent=False)
-
-
-def _deliver_smtp(mailbox: Mailbox, mail: BuiltMail) -> dict[str, tuple[int, bytes]]:
-    """Send through the mailbox's own SMTP server; returns the recipients it refused (when it
-    accepted others)."""
-    password = decrypt(mailbox.smtp_password_encrypted) if mailbox.smtp_username else ""
-    client: smtplib.SMTP
-    if mailbox.smtp_security == Security.TLS:
-        client = smtplib.SMTP_SSL(
-            mailbox.smtp_host,
-            mailbox.smtp_port,
-            local_hostname=_helo_name(),
-            timeout=SMTP_TIMEOUT,
-            context=tls_context(),
-        )
-    else:
-        client = smtplib.SMTP(
-            mailbox.smtp_host, mailbox.smtp_port, local_hostname=_helo_name(), timeout=SMTP_TIMEOUT
-        )
-    try:
-        if mailbox.smtp_security == Security.STARTTLS:
-            client.starttls(context=tls_context())
-        if mailbox.smtp_username:
-            client.login(mailbox.smtp_username, password)
-        refused = client.sendmail(mail.envelope_from, mail.recipients, mail.raw)
-    finally:
-        # The mail is accepted once DATA got its 250: a failing QUIT must not turn it into a retry.
-        try:
-            client.quit()
-        except (smtplib.SMTPException, OSError):
-            client.close()
-    return refused
-
-
-class _WireMessage(StdlibMessage):
-    """The prebuilt bytes, for mail backends that call ``message().as_bytes(...)``."""
-
-    def __init__(self, raw: bytes) -> None:
-        super().__init__()
-        self.raw = raw
-
-    def as_bytes(self, unixfrom: bool = False, policy: Policy | None = None, linesep: str = "\n") -> bytes:
-        lines = self.raw.replace(b"\r\n", b"\n")
-        return lines if linesep == "\n" else lines.replace(b"\n", linesep.encode())
-
-    def as_string(
-        self, unixfrom: bool = False, maxheaderlen: int = 0, policy: Policy | None = None, linesep: str = "\n"
-    ) -> str:
-        return self.as_bytes(linesep=linesep).decode("ascii", "replace")
-
-
-class PrebuiltEmailMessage(DjangoEmailMessage):
-    """A Django ``EmailMessage`` that sends our bytes as they are (Message-ID, threading and
-    auto-reply headers kept), for mailboxes that use the installation's EMAIL_BACKEND."""
-
-    def __init__(self, mail: BuiltMail) -> None:
-        super().__init__(subject=mail.subject, from_email=mail.envelope_from, to=mail.recipients)
-        self.raw = mail.raw
-
-    def message(self) -> Any:
-        return _WireMessage(self.raw)
-
-    @property
-    def parsed(self) -> StdlibMessage:
-        return message_from_bytes(self.raw)
-
-
-def _deliver_django(mail: BuiltMail) -> None:
-    connection = get_connection(fail_silently=False)
-    connection.send_messages([PrebuiltEmailMessage(mail)])
 
 
 # --- the send step ---------------------------------------------------------------------------
@@ -732,7 +589,7 @@ def _recipients_text(row: OutboundEmail) -> str:
     return ", ".join(outbound_mime.one_line(entry) for entry in [*row.to, *row.cc])
 
 
-def _failed(row: OutboundEmail, failure: SendFailure, *, now: datetime, attempts: int) -> str:
+def _failed(row: OutboundEmail, failure: delivery.SendFailure, *, now: datetime, attempts: int) -> str:
     what = "reply" if row.kind == OutboundKind.REPLY else "acknowledgement"
     if failure.permanent:
         text = f"The email {what} to {_recipients_text(row)} could not be delivered: {failure.text}"
@@ -764,7 +621,7 @@ def send_outbound(outbound_id: int, *, now: datetime | None = None) -> str | Non
         # Only a worker that died mid-send (after claiming) gets here: stop trying for ever.
         return _failed(
             row,
-            SendFailure(row.last_error or "the worker stopped while sending", permanent=False),
+            delivery.SendFailure(row.last_error or "the worker stopped while sending", permanent=False),
             now=now,
             attempts=row.attempts - 1,
         )
@@ -772,21 +629,21 @@ def send_outbound(outbound_id: int, *, now: datetime | None = None) -> str | Non
         mail = build_outbound(row)
     except Exception as error:  # any data problem fails this mail, never the worker
         if isinstance(error, OSError):  # the attachment storage is unreachable: try again later
-            failure = SendFailure(f"An attachment could not be read: {error}", permanent=False)
+            failure = delivery.SendFailure(f"An attachment could not be read: {error}", permanent=False)
         else:
             if not isinstance(error, HeaderValueError):
                 logger.exception("Outbound email %s could not be built", row.pk)
-            failure = SendFailure(f"The email could not be built: {error}", permanent=True)
+            failure = delivery.SendFailure(f"The email could not be built: {error}", permanent=True)
         return _record_failure(row, failure, now=now)
     assert row.mailbox is not None  # build_outbound refuses a row without one
     refused: dict[str, tuple[int, bytes]] = {}
     try:
         if row.mailbox.smtp_host:
-            refused = _deliver_smtp(row.mailbox, mail)
+            refused = delivery.deliver_smtp(row.mailbox, mail)
         else:
-            _deliver_django(mail)
+            delivery.deliver_django(mail)
     except Exception as error:  # classified: temporary ones retry, permanent ones fail
-        return _record_failure(row, _classify(error), now=now)
+        return _record_failure(row, delivery.classify(error), now=now)
     return _record_sent(row, refused, now=timezone.now())
 
 
@@ -797,7 +654,9 @@ def _record_sent(row: OutboundEmail, refused: dict[str, tuple[int, bytes]], *, n
         )
         return OutboundStatus.SENT
     # Some recipients were refused, the others got it: the mail is sent, the ticket is told.
-    texts = "; ".join(f"{rcpt}: {_smtp_reply_text(code, reply)}" for rcpt, (code, reply) in refused.items())
+    texts = "; ".join(
+        f"{rcpt}: {delivery.smtp_reply_text(code, reply)}" for rcpt, (code, reply) in refused.items()
+    )
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=row.ticket_id)
         changed = OutboundEmail.objects.filter(pk=row.pk, status=OutboundStatus.SENDING).update(
@@ -808,7 +667,7 @@ def _record_sent(row: OutboundEmail, refused: dict[str, tuple[int, bytes]], *, n
     return OutboundStatus.SENT
 
 
-def _record_failure(row: OutboundEmail, failure: SendFailure, *, now: datetime) -> str:
+def _record_failure(row: OutboundEmail, failure: delivery.SendFailure, *, now: datetime) -> str:
     attempts = row.attempts
     if failure.permanent or attempts >= settings.MAIL_SEND_ATTEMPTS:
         return _failed(row, failure, now=now, attempts=attempts)

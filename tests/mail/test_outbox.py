@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from relaydesk.core.errors import PermissionDenied, ValidationFailed
 from relaydesk.customers.models import Contact, ContactEmail
-from relaydesk.mail import outbox
+from relaydesk.mail import delivery, outbox
 from relaydesk.mail.credentials import encrypt
 from relaydesk.mail.models import (
     AcknowledgementTemplate,
@@ -283,7 +283,7 @@ def test_mailbox_without_smtp_uses_the_configured_email_backend_and_keeps_header
     with django_capture_on_commit_callbacks(execute=True):
         message = reply(world, ticket)
     [sent] = django_mail.outbox
-    assert isinstance(sent, outbox.PrebuiltEmailMessage)
+    assert isinstance(sent, delivery.PrebuiltEmailMessage)
     parsed = sent.parsed
     own_id = MessageHeader.objects.get(message=message).header_message_id
     assert parsed["Message-ID"] == f"<{own_id}>"
@@ -313,7 +313,7 @@ def test_tls_and_login_with_the_encrypted_password(
     world, smtp_server_factory, monkeypatch, security, django_capture_on_commit_callbacks
 ):
     server = smtp_server_factory(auth_required=True, implicit_tls=security == Security.TLS)
-    monkeypatch.setattr(outbox, "tls_context", server.tls.client_context)
+    monkeypatch.setattr(delivery, "tls_context", server.tls.client_context)
     mailbox = make_mailbox(
         server,
         smtp_host="localhost",  # the certificate's name: hostname checks stay on
@@ -766,13 +766,13 @@ def test_a_row_that_cannot_be_built_fails_permanently_without_crashing(world, sm
 
 
 def test_smtp_errors_are_classified(world):
-    assert outbox._classify(smtplib.SMTPDataError(451, b"later")).permanent is False
-    assert outbox._classify(smtplib.SMTPDataError(554, b"no")).permanent is True
-    assert outbox._classify(smtplib.SMTPSenderRefused(553, b"no", "a@b")).permanent is True
-    assert outbox._classify(smtplib.SMTPServerDisconnected("gone")).permanent is False
-    assert outbox._classify(TimeoutError("timed out")).permanent is False
+    assert delivery.classify(smtplib.SMTPDataError(451, b"later")).permanent is False
+    assert delivery.classify(smtplib.SMTPDataError(554, b"no")).permanent is True
+    assert delivery.classify(smtplib.SMTPSenderRefused(553, b"no", "a@b")).permanent is True
+    assert delivery.classify(smtplib.SMTPServerDisconnected("gone")).permanent is False
+    assert delivery.classify(TimeoutError("timed out")).permanent is False
     mixed = smtplib.SMTPRecipientsRefused({"a@x": (550, b"no"), "b@x": (451, b"later")})
-    assert outbox._classify(mixed).permanent is False
+    assert delivery.classify(mixed).permanent is False
 
 
 # --- jobs and loops --------------------------------------------------------------------------
