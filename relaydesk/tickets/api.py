@@ -214,6 +214,7 @@ class TicketPatchIn(InputSchema):
 
     status: StatusName | None = None
     priority: PriorityNumber | None = None
+    channel: ChannelName | None = Field(None, description="Changing it re-applies the SLA table.")
     assignee_id: Id | None = None
     team_id: Id | None = None
     level: LevelName | None = None
@@ -392,7 +393,18 @@ def change_ticket(request: HttpRequest, number: Id, payload: TicketPatchIn) -> T
         if name in sent:
             value = getattr(payload, name)
             changes[name.removesuffix("_id")] = None if value is None else resolve(value)
-    for name in ("status", "priority", "level", "tags", "add_tags", "remove_tags", "subject", "language"):
+    simple = (
+        "status",
+        "priority",
+        "channel",
+        "level",
+        "tags",
+        "add_tags",
+        "remove_tags",
+        "subject",
+        "language",
+    )
+    for name in simple:
         changes[name] = getattr(payload, name) if name in sent else UNSET
     with fields_renamed(BODY_FIELD_NAMES):
         ticket, _changed = check_change_ticket(user, number, expected_version=payload.version, **changes)

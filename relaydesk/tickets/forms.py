@@ -40,6 +40,8 @@ class TicketPropertiesForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
     priority = forms.TypedChoiceField(label=_("Priority"), choices=Priority.choices, coerce=int)
+    # Optional: a form from before the field existed (or a script) leaves the channel as it is.
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, required=False)
     assignee = forms.ModelChoiceField(
         label=_("Assignee"), queryset=User.objects.none(), required=False, empty_label=_("— Unassigned —")
     )

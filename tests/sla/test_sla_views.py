@@ -133,3 +133,33 @@ def test_filters_keep_sort_and_state(world: World) -> None:
     filters = parse_filters({"sort": "sla", "sla": "breached"})
     assert (filters.sort, filters.sla_state, filters.is_filtered) == ("sla", "breached", True)
     assert TicketFilters().sort == ""
+
+
+def test_changing_the_channel_on_the_page_or_by_api_reapplies_the_table(
+    client: Client, world: World, mixed: dict[str, Ticket], api_as: object
+) -> None:
+    ticket = mixed["standard"]
+    client.force_login(world.sam)
+    form = {
+        "version": ticket.version,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": "chat",
+        "assignee": "",
+        "team": world.americas.pk,
+        "level": ticket.level,
+        "tags": "",
+        "category": "",
+        "product": "",
+    }
+    with time_machine.travel(ny(2, 9, 10), tick=False):
+        assert client.post(reverse("tickets:update", args=[ticket.pk]), form).status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.channel == "chat"
+    assert ticket.sla_due_at == ny(2, 9, 30)  # the chat row: 30 calendar minutes from creation
+    api = api_as(world.sam)  # type: ignore[operator]
+    response = api.patch(f"/tickets/{ticket.pk}", {"channel": "email"})
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.sla_due_at == ny(2, 13)  # back to the standard row
+    assert api.patch(f"/tickets/{ticket.pk}", {"channel": "pigeon"}).status_code == 422

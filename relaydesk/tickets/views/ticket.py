@@ -19,13 +19,14 @@ from relaydesk.mail.models import OutboundEmail
 from relaydesk.sla.display import clock_views
 from relaydesk.tickets.access import access_ticket
 from relaydesk.tickets.actions import (
+    UNSET,
     check_add_message,
     check_change_ticket,
     check_merge_ticket,
     mention_handle,
 )
 from relaydesk.tickets.forms import ComposerForm, TicketPropertiesForm, uploaded_attachments
-from relaydesk.tickets.models import Attachment, Category, Priority, Product, Status, Ticket
+from relaydesk.tickets.models import Attachment, Category, Channel, Priority, Product, Status, Ticket
 from relaydesk.tickets.queries import requester_other_tickets
 from relaydesk.tickets.timeline import describe_event, event_actor
 from relaydesk.web.htmx import acting_user, is_htmx, staff_required
@@ -45,6 +46,7 @@ def _properties_form(ticket: Ticket, data: Any = None) -> TicketPropertiesForm:
         "version": ticket.version,
         "status": ticket.status,
         "priority": ticket.priority,
+        "channel": ticket.channel,
         "assignee": ticket.assignee_id,
         "team": ticket.team_id,
         "level": ticket.level,
@@ -65,6 +67,7 @@ def _property_fields(form: TicketPropertiesForm) -> list[dict[str, Any]]:
     choices: dict[str, list[tuple[Any, Any]]] = {
         "status": list(Status.choices),
         "priority": list(Priority.choices),
+        "channel": list(Channel.choices),
         "assignee": [("", _("— Unassigned —")), *people],
         "team": [("", _("— No team —")), *Team.objects.filter(is_active=True).values_list("id", "name")],
         "level": list(Level.choices),
@@ -72,7 +75,7 @@ def _property_fields(form: TicketPropertiesForm) -> list[dict[str, Any]]:
         "product": [("", _("— None —")), *Product.objects.filter(is_active=True).values_list("id", "name")],
     }
     rows = []
-    for name in ("status", "priority", "assignee", "team", "level", "category", "product", "tags"):
+    for name in ("status", "priority", "channel", "assignee", "team", "level", "category", "product", "tags"):
         bound = form[name]
         value = bound.value()
         rows.append(
@@ -172,6 +175,7 @@ def ticket_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
             expected_version=data["version"],
             status=data["status"],
             priority=data["priority"],
+            channel=data["channel"] or UNSET,
             assignee=data["assignee"],
             team=data["team"],
             level=data["level"],
