@@ -74,7 +74,8 @@ def test_invitation_end_to_end(client, world, django_capture_on_commit_callbacks
     assert b"Erin Example" in page.content
     response = client.post(link, {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("tickets:queue")
+    # Onboarding starts with the service vision and the SLA table.
+    assert response["Location"] == reverse("sla:vision")
 
     erin = User.objects.get(email="erin@relaydesk.test")
     assert erin.full_name == "Erin Example"

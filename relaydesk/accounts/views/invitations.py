@@ -134,9 +134,12 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(
-                    request, _("Welcome to Relaydesk, %(name)s!") % {"name": user.get_short_name()}
+                    request,
+                    _("Welcome to Relaydesk, %(name)s! Start with what we promise our customers.")
+                    % {"name": user.get_short_name()},
                 )
-                return redirect(settings.LOGIN_REDIRECT_URL)
+                # A new colleague's first page is the service vision and the SLA table.
+                return redirect("sla:vision")
     return render(
         request,
         "accounts/accept_invitation.html",
