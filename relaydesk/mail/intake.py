@@ -14,12 +14,13 @@ import hmac
 import secrets
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from email.utils import parseaddr
 
 from django.db import IntegrityError, transaction
 
 from relaydesk.core.jobs import enqueue_on_commit
 from relaydesk.mail.models import InboundEmail, InboundStatus, Mailbox
-from relaydesk.mail.parsing import normalize_message_id
+from relaydesk.mail.parsing import decode_rfc2047, normalize_address, normalize_message_id
 
 _HEADER_SCAN_BYTES = 256 * 1024  # enough for any sane header block; limits are checked later
 
@@ -33,6 +34,21 @@ def _header_message_id(raw: bytes) -> str | None:
         return normalize_message_id(str(headers.get("Message-ID", "") or ""))
     except Exception:  # any malformed header block simply has no usable Message-ID
         return None
+
+
+def header_summary(raw: bytes) -> tuple[str, str]:
+    """(sender address, subject) from the header block alone, for mail too broken or too big to
+    parse: an admin looking at the quarantine still sees who sent what. Empty strings if unreadable."""
+    head, _, _ = raw[:_HEADER_SCAN_BYTES].partition(b"\r\n\r\n")
+    head, _, _ = head.partition(b"\n\n")
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+        _name, address = parseaddr(decode_rfc2047(str(headers.get("From", "") or "")))
+        sender = normalize_address(address) or ""
+        subject = " ".join(decode_rfc2047(str(headers.get("Subject", "") or "")).split())
+    except Exception:  # a header block that cannot be read at all: nothing to show
+        return "", ""
+    return sender[:255], subject[:255]
 
 
 def dedupe_key(raw: bytes, mailbox: Mailbox | None) -> tuple[str, str | None]:

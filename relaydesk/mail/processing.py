@@ -44,6 +44,7 @@ from relaydesk.accounts.models import User
 from relaydesk.core.errors import NotFound, PermissionDenied, RelaydeskError, ValidationFailed
 from relaydesk.customers.actions import find_or_create_contact_by_email
 from relaydesk.customers.models import Contact, ContactEmail
+from relaydesk.mail.intake import header_summary
 from relaydesk.mail.loops import is_automatic
 from relaydesk.mail.models import (
     Follower,
@@ -132,6 +133,7 @@ def process_inbound(inbound_id: int) -> Outcome:
     transaction back (ticket, message, new contact: nothing stays) and is then recorded on the row.
     """
     parsed: ParsedMail | None = None
+    raw: bytes | memoryview = b""
     try:
         snapshot = (
             InboundEmail.objects.filter(pk=inbound_id)
@@ -146,7 +148,9 @@ def process_inbound(inbound_id: int) -> Outcome:
         parsed = parse_message(bytes(raw), limits=limits())
         return _process(inbound_id, parsed)
     except MailParseError as error:
-        return _record_failure(inbound_id, f"{error.message} ({error.reason})", parsed)
+        return _record_failure(
+            inbound_id, f"{error.message} ({error.reason})", parsed, unparsed_head=bytes(raw[:262_144])
+        )
     except OperationalError as error:  # locked, deadlock, connection lost: worth another try
         logger.warning("Inbound email %s: %s; to be retried", inbound_id, error)
         return _record_failure(inbound_id, f"{type(error).__name__}: {error}", parsed, transient=True)
@@ -186,7 +190,12 @@ def _describe_sender(row: InboundEmail, parsed: ParsedMail) -> None:
 
 
 def _record_failure(
-    inbound_id: int, reason: str, parsed: ParsedMail | None, *, transient: bool = False
+    inbound_id: int,
+    reason: str,
+    parsed: ParsedMail | None,
+    *,
+    transient: bool = False,
+    unparsed_head: bytes = b"",
 ) -> Outcome:
     """Quarantine the row with ``reason`` (or leave a transient failure for another try).
 
@@ -209,6 +218,8 @@ def _record_failure(
             ]
             if parsed is not None:
                 _describe_sender(row, parsed)
+            elif unparsed_head:  # too big or too broken to parse: who sent what, from the headers
+                row.from_address, row.subject = header_summary(unparsed_head)
             row.processed_at = timezone.now()
             row.save(update_fields=_ROW_FIELDS)
             return _outcome(row)

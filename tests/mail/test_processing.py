@@ -636,6 +636,8 @@ def test_an_oversized_message_is_quarantined_with_the_size_reason(
     assert row.reason == f"The message is {len(raw)} bytes; the limit is 2000 bytes. (too_large)"
     assert Ticket.objects.count() == 0
     assert bytes(row.raw) == raw
+    # The quarantine still says who sent what, read from the headers alone.
+    assert (row.from_address, row.subject) == ("carol@acme.example", "Printer is down")
 
 
 def test_a_message_without_a_usable_sender_is_quarantined(mailbox: Mailbox, acks: Acks) -> None:
