@@ -52,7 +52,7 @@ def _minutes(value: int | None) -> timedelta | None:
 
 def targets_of(policy: SLAPolicy, calendar: BusinessCalendar) -> Targets:
     return Targets(
-        calendar=calendar if policy.business_hours else _ALWAYS_OPEN,
+        calendar=calendar,
         first_response=_minutes(policy.first_response_minutes),
         next_response=_minutes(policy.next_response_minutes),
         resolution=_minutes(policy.resolution_minutes),
@@ -84,12 +84,19 @@ def policy_for(ticket: Ticket, policies: Sequence[SLAPolicy] | None = None) -> A
     )
     if policy is None:
         return None
-    config = policy.calendar
-    if config is None and policy.business_hours and ticket.team_id is not None:
-        config = BusinessCalendarConfig.objects.filter(teams=ticket.team_id).first()
-    # No calendar anywhere: business hours cannot be known, so the clock runs 24/7.
-    calendar = engine_calendar(config) if config is not None else _ALWAYS_OPEN
-    return AppliedPolicy(policy, targets_of(policy, calendar))
+    team_calendar = None
+    if policy.business_hours and policy.calendar_id is None and ticket.team_id is not None:
+        team_calendar = BusinessCalendarConfig.objects.filter(teams=ticket.team_id).first()
+    return AppliedPolicy(policy, targets_of(policy, clock_calendar(policy, team_calendar)))
+
+
+def clock_calendar(policy: SLAPolicy, team_calendar: BusinessCalendarConfig | None) -> BusinessCalendar:
+    """The calendar ``policy``'s clocks run on: 24/7 for targets in calendar time; else the policy's
+    own calendar, else the ticket team's; 24/7 when neither exists (business hours nobody defined)."""
+    if not policy.business_hours:
+        return _ALWAYS_OPEN
+    config = policy.calendar or team_calendar
+    return engine_calendar(config) if config is not None else _ALWAYS_OPEN
 
 
 def facts_from_events(events: Iterable[TicketEvent]) -> list[Fact]:

@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from relaydesk.sla.actions import engine_calendar
+from relaydesk.sla.actions import clock_calendar
 from relaydesk.sla.clocks import ClockKind
 from relaydesk.sla.engine import BusinessCalendar, business_time_between
 from relaydesk.sla.models import SLAClock
 from relaydesk.tickets.models import Ticket
+
+_ALWAYS_OPEN = BusinessCalendar.always_open()
 
 OK = "ok"
 AT_RISK = "at_risk"
@@ -80,7 +82,6 @@ def clock_views(ticket: Ticket, *, now: datetime, viewer_time_zone: str) -> list
     rows = list(SLAClock.objects.filter(ticket=ticket).select_related("policy__calendar"))
     if not rows:
         return []
-    team_calendar = None
     open_rows = [row for row in rows if row.stopped_at is None]
     open_kinds = {row.kind for row in open_rows}
     latest_stopped: dict[str, SLAClock] = {}
@@ -94,14 +95,8 @@ def clock_views(ticket: Ticket, *, now: datetime, viewer_time_zone: str) -> list
     for row in sorted(shown, key=lambda r: (r.stopped_at is not None, r.due_at)):
         policy = row.policy
         business = bool(policy and policy.business_hours)
-        calendar: BusinessCalendar
-        if policy is not None and policy.calendar is not None and business:
-            calendar = engine_calendar(policy.calendar)
-        elif business and ticket.team is not None and ticket.team.calendar is not None:
-            team_calendar = team_calendar or engine_calendar(ticket.team.calendar)
-            calendar = team_calendar
-        else:
-            calendar = BusinessCalendar.always_open()
+        team_calendar = ticket.team.calendar if ticket.team is not None else None
+        calendar = clock_calendar(policy, team_calendar) if policy is not None else _ALWAYS_OPEN
         used = row.elapsed
         if row.running_since is not None:
             used += business_time_between(calendar, row.running_since, now)

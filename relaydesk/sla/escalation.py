@@ -74,18 +74,12 @@ def _escalate(ticket: Ticket, clock: SLAClock, stage: str, supervisors: _Supervi
     actions = (policy.breach_actions if stage == BREACH else policy.warning_actions) if policy else []
     name = CLOCK_NAMES.get(clock.kind, clock.kind)
     kind = NotificationKind.SLA_BREACH if stage == BREACH else NotificationKind.SLA_WARNING
-    if stage == BREACH:
-        text = _("#%(number)s %(subject)s: the %(clock)s SLA breached") % {
-            "number": ticket.pk,
-            "subject": ticket.subject,
-            "clock": name,
-        }
-    else:
-        text = _("#%(number)s %(subject)s: the %(clock)s SLA is at risk") % {
-            "number": ticket.pk,
-            "subject": ticket.subject,
-            "clock": name,
-        }
+    sentence = (
+        _("#%(number)s %(subject)s: the %(clock)s SLA breached")
+        if stage == BREACH
+        else _("#%(number)s %(subject)s: the %(clock)s SLA is at risk")
+    )
+    text = sentence % {"number": ticket.pk, "subject": ticket.subject, "clock": name}
     done: list[str] = []
     notified: set[int] = set()
     assignee = ticket.assignee
