@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
@@ -25,28 +26,38 @@ from relaydesk.mail.parsing import decode_rfc2047, normalize_address, normalize_
 _HEADER_SCAN_BYTES = 256 * 1024  # enough for any sane header block; limits are checked later
 
 
-def _header_message_id(raw: bytes) -> str | None:
+def _header_block(raw: bytes) -> Message | None:
+    """The top-level headers alone (cheap: the body is not parsed); None when unreadable."""
     head, _, _ = raw[:_HEADER_SCAN_BYTES].partition(b"\r\n\r\n")
     if len(head) == len(raw[:_HEADER_SCAN_BYTES]):
         head, _, _ = head.partition(b"\n\n")
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+        return BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+    except Exception:  # a header block that cannot be read at all
+        return None
+
+
+def _header_message_id(raw: bytes) -> str | None:
+    headers = _header_block(raw)
+    if headers is None:
+        return None
+    try:
         return normalize_message_id(str(headers.get("Message-ID", "") or ""))
-    except Exception:  # any malformed header block simply has no usable Message-ID
+    except Exception:  # a malformed header simply has no usable Message-ID
         return None
 
 
 def header_summary(raw: bytes) -> tuple[str, str]:
     """(sender address, subject) from the header block alone, for mail too broken or too big to
     parse: an admin looking at the quarantine still sees who sent what. Empty strings if unreadable."""
-    head, _, _ = raw[:_HEADER_SCAN_BYTES].partition(b"\r\n\r\n")
-    head, _, _ = head.partition(b"\n\n")
+    headers = _header_block(raw)
+    if headers is None:
+        return "", ""
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
         _name, address = parseaddr(decode_rfc2047(str(headers.get("From", "") or "")))
         sender = normalize_address(address) or ""
         subject = " ".join(decode_rfc2047(str(headers.get("Subject", "") or "")).split())
-    except Exception:  # a header block that cannot be read at all: nothing to show
+    except Exception:  # unreadable values: nothing to show
         return "", ""
     return sender[:255], subject[:255]
 
