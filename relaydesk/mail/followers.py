@@ -10,6 +10,7 @@ from relaydesk.accounts.models import User
 from relaydesk.core.errors import NotFound, ValidationFailed
 from relaydesk.core.parsing import without_nul
 from relaydesk.mail.models import Follower, Mailbox
+from relaydesk.mail.thread_refs import own_address_matched
 from relaydesk.tickets import events
 from relaydesk.tickets.access import access_ticket
 from relaydesk.tickets.models import Status, Ticket
@@ -32,7 +33,8 @@ def do_add_follower(
 ) -> Follower | None:
     """Copy ``address`` on ``ticket``'s emails; None if it already is, is the requester, or is ours."""
     lowered = address.lower()
-    if Mailbox.objects.filter(address__lower=lowered).exists():
+    ours = [own.lower() for own in Mailbox.objects.values_list("address", flat=True)]
+    if own_address_matched(address, ours) is not None:  # our mailboxes, reply-address forms too
         return None
     if ticket.requester.emails.filter(address__lower=lowered).exists():
         return None

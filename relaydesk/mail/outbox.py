@@ -51,7 +51,7 @@ from relaydesk.mail.models import (
 )
 from relaydesk.mail.outbound_mime import HeaderValueError, MailAddress, MailContent, Quote
 from relaydesk.mail.parsing import normalize_message_id
-from relaydesk.mail.thread_refs import make_message_id
+from relaydesk.mail.thread_refs import make_message_id, own_address_matched
 from relaydesk.tickets.actions import do_add_system_message
 from relaydesk.tickets.models import Channel, Message, MessageKind, Ticket
 
@@ -107,10 +107,7 @@ def _own_addresses() -> set[str]:
 
 
 def _is_own(address: str, own: set[str]) -> bool:
-    """One of our mailboxes, also as ``local+anything@domain`` (signed reply addresses)."""
-    lowered = address.lower()
-    local, _, domain = lowered.rpartition("@")
-    return lowered in own or f"{local.split('+', 1)[0]}@{domain}" in own
+    return own_address_matched(address, own) is not None
 
 
 @dataclass(frozen=True)

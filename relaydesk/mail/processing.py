@@ -55,7 +55,7 @@ from relaydesk.mail.models import (
     OutboundEmail,
 )
 from relaydesk.mail.parsing import Limits, MailParseError, ParsedMail, normalize_address, parse_message
-from relaydesk.mail.thread_refs import ThreadHints, candidate_ticket_ids
+from relaydesk.mail.thread_refs import ThreadHints, candidate_ticket_ids, own_address_matched
 from relaydesk.tickets.actions import (
     MAX_BODY_LENGTH,
     MAX_SUBJECT_LENGTH,
@@ -477,23 +477,16 @@ def _mailbox_addresses() -> list[str]:
 
 
 def _is_own_address(address: str, own_addresses: Iterable[str]) -> bool:
-    """One of our mailboxes, also in its ``local+anything@domain`` form (reply addresses)."""
-    lowered = address.lower()
-    local, _, domain = lowered.rpartition("@")
-    base = f"{local.split('+', 1)[0]}@{domain}"
-    return any(lowered == own or base == own for own in own_addresses)
+    return own_address_matched(address, own_addresses) is not None
 
 
 def _mailbox_for(parsed: ParsedMail, own_addresses: Sequence[str]) -> Mailbox | None:
     """The mailbox a message without one (``ingest-mail`` with no ``--mailbox``) was sent to."""
     recipients = [*parsed.delivered_to, *(a for _, a in parsed.to), *(a for _, a in parsed.cc)]
     for recipient in recipients:
-        lowered = recipient.lower()
-        local, _, domain = lowered.rpartition("@")
-        base = f"{local.split('+', 1)[0]}@{domain}"
-        for own in own_addresses:
-            if own in (lowered, base):
-                return Mailbox.objects.filter(address__lower=own).first()
+        own = own_address_matched(recipient, own_addresses)
+        if own is not None:
+            return Mailbox.objects.filter(address__lower=own).first()
     return None
 
 

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from relaydesk.core.parsing import MAX_ID
@@ -165,6 +166,18 @@ def make_reply_address(mailbox: str, ticket_id: int, secret: bytes) -> str:
     if not at or not local or not domain:
         raise ValueError(f"not a mailbox address: {mailbox!r}")
     return f"{local}+t{ticket_id}.{make_reply_token(ticket_id, secret)}@{domain}"
+
+
+def own_address_matched(address: str, own_addresses: Iterable[str]) -> str | None:
+    """Which of our mailbox addresses (lower-case) ``address`` is — also in its
+    ``local+anything@domain`` form, as reply addresses are — or None when it is not ours."""
+    lowered = address.lower()
+    local, _, domain = lowered.rpartition("@")
+    base = f"{local.split('+', 1)[0]}@{domain}"
+    for own in own_addresses:
+        if own in (lowered, base):
+            return own
+    return None
 
 
 def ticket_from_reply_address(address: str, secret: bytes) -> int | None:
