@@ -39,9 +39,9 @@ from relaydesk.accounts.models import Role, User
 from relaydesk.customers.models import Organization, Tier
 from relaydesk.reports import queries
 from relaydesk.reports.views.sla_attainment import sla_attainment as attainment_view
+from relaydesk.sla import table as sla_table
 from relaydesk.sla.actions import (
     _ALWAYS_OPEN,
-    active_policies,
     engine_calendar,
     facts_from_events,
     next_check,
@@ -55,7 +55,7 @@ from relaydesk.tickets.models import Ticket, TicketEvent
 
 def build_clocks(batch: int) -> int:
     """First-response and resolution clocks for every ticket that has none; returns how many tickets."""
-    policies = active_policies()
+    policies = sla_table.load().policies
     tiers = dict(Organization.objects.values_list("id", "tier"))
     team_calendars = {
         team_id: engine_calendar(config)

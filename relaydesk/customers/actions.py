@@ -239,18 +239,88 @@ def find_or_create_contact_by_email(email: str, *, name: str = "") -> Contact:
     rolls back its savepoint and returns the winner's contact.
     """
     address = clean_email(email, field="email")
-    existing = ContactEmail.objects.select_related("contact").filter(address__lower=address.lower()).first()
-    if existing is not None:
-        return existing.contact
-    display_name = " ".join((name or "").replace("\x00", "").split())[:MAX_NAME_LENGTH]
-    organization = organization_for_email(address)
+    return find_or_create_contacts_by_email([(address, name)])[address.lower()]
+
+
+def find_or_create_contacts_by_email(wanted: Sequence[tuple[str, str]]) -> dict[str, Contact]:
+    """Contacts for (cleaned address, name) pairs, keyed by lower-cased address; new ones created.
+
+    One query finds the known addresses (with their organizations, which the SLA table reads);
+    the new contacts are written in two statements. If another transaction creates one of
+    them first, they are taken one at a time, each in its own savepoint, and the winner's
+    contact is returned.
+    """
+    names: dict[str, tuple[str, str]] = {}
+    for address, name in wanted:
+        names.setdefault(address.lower(), (address, name))
+    if not names:
+        return {}
+    found = {
+        row.address.lower(): row.contact
+        for row in ContactEmail.objects.select_related("contact__organization").filter(
+            address__lower__in=list(names)
+        )
+    }
+    missing = [names[key] for key in names if key not in found]
+    if missing:
+        organizations = _organizations_by_domain({_domain(address) for address, _ in missing})
+        try:
+            with transaction.atomic():
+                found.update(_create_contacts_for(missing, organizations))
+        except IntegrityError:
+            for address, name in missing:
+                found[address.lower()] = _find_or_create_one(address, name)
+    return found
+
+
+def _display_name(address: str, name: str) -> str:
+    return " ".join((name or "").replace("\x00", "").split())[:MAX_NAME_LENGTH] or address.split("@", 1)[0]
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].lower()
+
+
+def _organizations_by_domain(domains: set[str]) -> dict[str, Organization]:
+    found: dict[str, Organization] = {}
+    for organization in Organization.objects.filter(domain__in=domains).order_by("-id"):
+        found[organization.domain] = organization  # the oldest wins, as in organization_for_email
+    return found
+
+
+def _create_contacts_for(
+    missing: Sequence[tuple[str, str]], organizations: dict[str, Organization]
+) -> dict[str, Contact]:
+    contacts = [
+        Contact(name=_display_name(address, name), organization=organizations.get(_domain(address)))
+        for address, name in missing
+    ]
+    Contact.objects.bulk_create(contacts)
+    ContactEmail.objects.bulk_create(
+        [
+            ContactEmail(contact=contact, address=address, is_primary=True)
+            for contact, (address, _) in zip(contacts, missing, strict=True)
+        ]
+    )
+    return {address.lower(): contact for contact, (address, _) in zip(contacts, missing, strict=True)}
+
+
+def _find_or_create_one(address: str, name: str) -> Contact:
+    existing = ContactEmail.objects.select_related("contact__organization").filter(
+        address__lower=address.lower()
+    )
+    row = existing.first()
+    if row is not None:
+        return row.contact
     try:
         with transaction.atomic():
             return do_create_contact(
-                name=display_name or address.split("@", 1)[0], emails=[address], organization=organization
+                name=_display_name(address, name),
+                emails=[address],
+                organization=organization_for_email(address),
             )
     except IntegrityError:
-        return ContactEmail.objects.select_related("contact").get(address__lower=address.lower()).contact
+        return existing.get().contact
 
 
 def do_set_contact_emails(contact: Contact, addresses: Sequence[str]) -> None:

@@ -44,6 +44,7 @@ from relaydesk.demo.plots import Plotter, outage_issue
 from relaydesk.demo.story import MessageRow, Person, Recorder, TicketRow, number_rows
 from relaydesk.mail.models import AcknowledgementTemplate, Mailbox
 from relaydesk.notifications.models import Notification
+from relaydesk.sla import table as sla_table
 from relaydesk.sla.actions import next_check, rebuild_clocks
 from relaydesk.sla.models import BusinessCalendarConfig, ServiceVision, SLAClock, SLAPolicy
 from relaydesk.tickets.models import Category, Channel, Message, Product, Status, Tag, Ticket, TicketEvent
@@ -111,6 +112,7 @@ def _seed_sla() -> None:
         calendar.save()
         Team.objects.filter(name=team_name).update(calendar=calendar)
     Team.objects.exclude(name=content.L2_TEAM).update(escalation_team=Team.objects.get(name=content.L2_TEAM))
+    sla_table.changed()  # the teams' calendars changed through update()
     default = SLAPolicy()
     SLAPolicy.objects.bulk_create(
         SLAPolicy(

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from relaydesk.customers.models import Organization, Tier
+from relaydesk.sla import table as sla_table
 from relaydesk.sla.clocks import Clock, Fact, FactKind, Targets, replay, summarise
 from relaydesk.sla.engine import BusinessCalendar
 from relaydesk.sla.models import BusinessCalendarConfig, SLAClock, SLAPolicy
 from relaydesk.sla.policies import first_matching
+from relaydesk.sla.table import SLATable
 from relaydesk.tickets.models import EventKind, MessageKind, Ticket, TicketEvent
 
 # Ticket fields whose change can start, stop, pause or re-target a clock.
@@ -61,33 +63,32 @@ def targets_of(policy: SLAPolicy, calendar: BusinessCalendar) -> Targets:
     )
 
 
-def active_policies() -> list[SLAPolicy]:
-    return list(
-        SLAPolicy.objects.filter(is_active=True).select_related("calendar").order_by("position", "id")
-    )
-
-
-def policy_for(ticket: Ticket, policies: Sequence[SLAPolicy] | None = None) -> AppliedPolicy | None:
+def policy_for(ticket: Ticket, table: SLATable | None = None) -> AppliedPolicy | None:
     """The first matching policy and its targets on the right calendar, or None."""
-    if policies is None:
-        policies = active_policies()
-    if not policies:
+    if table is None:
+        table = sla_table.current()
+    if not table.policies:
         return None
-    tier: str = Tier.STANDARD
-    if ticket.organization_id is not None:
-        tier = (
-            Organization.objects.filter(pk=ticket.organization_id).values_list("tier", flat=True).first()
-            or tier
-        )
     policy = first_matching(
-        policies, channel=ticket.channel, priority=ticket.priority, tier=tier, team_id=ticket.team_id
+        table.policies,
+        channel=ticket.channel,
+        priority=ticket.priority,
+        tier=_organization_tier(ticket),
+        team_id=ticket.team_id,
     )
     if policy is None:
         return None
-    team_calendar = None
-    if policy.business_hours and policy.calendar_id is None and ticket.team_id is not None:
-        team_calendar = BusinessCalendarConfig.objects.filter(teams=ticket.team_id).first()
+    team_calendar = table.team_calendar(ticket.team_id) if policy.calendar_id is None else None
     return AppliedPolicy(policy, targets_of(policy, clock_calendar(policy, team_calendar)))
+
+
+def _organization_tier(ticket: Ticket) -> str:
+    if ticket.organization_id is None:
+        return Tier.STANDARD
+    if Ticket.organization.is_cached(ticket):
+        return ticket.organization.tier if ticket.organization is not None else Tier.STANDARD
+    tier = Organization.objects.filter(pk=ticket.organization_id).values_list("tier", flat=True).first()
+    return tier or Tier.STANDARD
 
 
 def clock_calendar(policy: SLAPolicy, team_calendar: BusinessCalendarConfig | None) -> BusinessCalendar:
@@ -173,24 +174,57 @@ def _changed(row: SLAClock, before: tuple[object, ...]) -> bool:
     return before != tuple(getattr(row, name) for name in _REPLAY_FIELDS)
 
 
+def do_start_clocks(new_tickets: Sequence[tuple[Ticket, Sequence[TicketEvent]]]) -> None:
+    """Start the clocks of tickets created (and saved) in this transaction, from their pending events.
+
+    One table read, one INSERT for all clock rows and one UPDATE for the tickets' SLA fields.
+    """
+    table = sla_table.current()
+    rows: list[SLAClock] = []
+    changed: list[Ticket] = []
+    for ticket, pending in new_tickets:
+        applied = policy_for(ticket, table)
+        clocks = replay(facts_from_events(pending), applied.targets) if applied is not None else []
+        for clock in clocks:
+            assert applied is not None
+            row = SLAClock(ticket=ticket, kind=clock.kind.value, started_at=clock.started_at)
+            _fill(row, clock, applied.policy)
+            rows.append(row)
+        if _summarise_onto(ticket, clocks, applied):
+            changed.append(ticket)
+    if rows:
+        SLAClock.objects.bulk_create(rows)
+    if changed:
+        Ticket.objects.bulk_update(changed, _TICKET_SLA_FIELDS)
+
+
+_TICKET_SLA_FIELDS = ("sla_policy", "sla_due_at", "sla_warn_at")
+
+
+def _summarise_onto(ticket: Ticket, clocks: Sequence[Clock], applied: AppliedPolicy | None) -> list[str]:
+    """Set the ticket's SLA fields from its clocks; returns the names of those that changed."""
+    summary = summarise(clocks)
+    values = (applied.policy.pk if applied else None, summary.due_at, summary.warn_at)
+    changed = []
+    for name, value in zip(("sla_policy_id", "sla_due_at", "sla_warn_at"), values, strict=True):
+        if getattr(ticket, name) != value:
+            setattr(ticket, name, value)
+            changed.append(name.removesuffix("_id"))
+    return changed
+
+
 def do_sync_clocks(
-    ticket: Ticket,
-    *,
-    pending_events: Sequence[TicketEvent] = (),
-    is_new: bool = False,
-    policies: Sequence[SLAPolicy] | None = None,
+    ticket: Ticket, *, pending_events: Sequence[TicketEvent] = (), table: SLATable | None = None
 ) -> list[str]:
     """Re-apply the policy to ``ticket`` (locked) and rewrite its clocks; returns changed ticket fields.
 
-    The caller saves the ticket with those fields. ``is_new``: the ticket was created in this
-    transaction, so every event is in ``pending_events`` and there are no clock rows yet.
+    The caller saves the ticket with those fields.
     """
-    applied = policy_for(ticket, policies)
+    applied = policy_for(ticket, table)
     clocks: list[Clock] = []
     if applied is not None:
-        facts = facts_from_events(pending_events) if is_new else ticket_facts(ticket, pending_events)
-        clocks = replay(facts, applied.targets)
-    existing = {} if is_new else {(row.kind, row.started_at): row for row in ticket.sla_clocks.all()}
+        clocks = replay(ticket_facts(ticket, pending_events), applied.targets)
+    existing = {(row.kind, row.started_at): row for row in ticket.sla_clocks.all()}
     to_create, to_update = [], []
     for clock in clocks:
         row = existing.pop((clock.kind.value, clock.started_at), None)
@@ -210,26 +244,15 @@ def do_sync_clocks(
         SLAClock.objects.bulk_update(to_update, _REPLAY_FIELDS)
     if existing:  # clocks the current policy no longer has (its targets were removed)
         SLAClock.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
-
-    summary = summarise(clocks)
-    changed = []
-    policy_id = applied.policy.pk if applied else None
-    if ticket.sla_policy_id != policy_id:
-        ticket.sla_policy_id = policy_id
-        changed.append("sla_policy")
-    for name, value in (("sla_due_at", summary.due_at), ("sla_warn_at", summary.warn_at)):
-        if getattr(ticket, name) != value:
-            setattr(ticket, name, value)
-            changed.append(name)
-    return changed
+    return _summarise_onto(ticket, clocks, applied)
 
 
 def rebuild_clocks(tickets: Iterable[Ticket]) -> int:
     """Recompute clocks for ``tickets`` (after a policy or calendar change); returns how many changed."""
-    policies = active_policies()
+    table = sla_table.load()  # read afresh: this runs because the table changed
     changed = 0
     for ticket in tickets:
-        fields = do_sync_clocks(ticket, policies=policies)
+        fields = do_sync_clocks(ticket, table=table)
         if fields:
             ticket.save(update_fields=fields)
             changed += 1

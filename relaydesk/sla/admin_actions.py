@@ -31,6 +31,7 @@ from relaydesk.accounts.models import Team, User, validate_time_zone
 from relaydesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from relaydesk.core.jobs import enqueue_on_commit
 from relaydesk.core.parsing import MAX_ID, without_nul
+from relaydesk.sla import table as sla_table
 from relaydesk.sla.models import BusinessCalendarConfig, ServiceVision, SLAPolicy, calendar_from_config
 from relaydesk.tickets.models import Channel
 
@@ -94,6 +95,7 @@ def _clean_name(value: str, errors: dict[str | None, list[str]], *, what: str) -
 def _rebuild_open_tickets_after_commit() -> None:
     from relaydesk.sla.rebuild_tasks import rebuild_open_ticket_clocks
 
+    sla_table.changed()  # some writes here use update(), which sends no signal
     enqueue_on_commit(rebuild_open_ticket_clocks)
 
 

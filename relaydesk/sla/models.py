@@ -253,3 +253,15 @@ class ServiceVision(models.Model):
 
     def __str__(self) -> str:
         return "Service vision"
+
+
+class SLATableStamp(models.Model):
+    """One row whose random value changes with every change to the SLA table (see ``sla.table``)."""
+
+    stamp = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("SLA table stamp")
+
+    def __str__(self) -> str:
+        return self.stamp

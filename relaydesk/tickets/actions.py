@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -23,11 +24,11 @@ from relaydesk.accounts.models import Level, Team, User
 from relaydesk.core.errors import Conflict, PermissionDenied, ValidationFailed
 from relaydesk.core.parsing import without_nul
 from relaydesk.core.sanitize import html_to_text, sanitize_html, text_to_html
-from relaydesk.customers.actions import clean_language
+from relaydesk.customers.actions import clean_email, clean_language, find_or_create_contacts_by_email
 from relaydesk.customers.models import Contact
 from relaydesk.notifications.actions import do_notify
 from relaydesk.notifications.models import NotificationKind
-from relaydesk.sla.actions import SLA_FIELDS, do_sync_clocks
+from relaydesk.sla.actions import SLA_FIELDS, do_start_clocks, do_sync_clocks
 from relaydesk.tickets import events, lifecycle
 from relaydesk.tickets.access import access_ticket, visible_tickets
 from relaydesk.tickets.models import (
@@ -130,6 +131,38 @@ def _bump(ticket: Ticket, fields: list[str]) -> None:
 # --- creating -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class EmailRequester:
+    """A requester known by a (cleaned) address: found, or created with ``name``, when the ticket is."""
+
+    address: str
+    name: str = ""
+
+
+@dataclass
+class NewTicket:
+    """A ticket to open with its first message; ``body_*`` already cleaned (``clean_body``)."""
+
+    subject: str
+    requester: Contact | EmailRequester
+    body_text: str
+    body_html: str = ""
+    channel: str = Channel.EMAIL
+    acting_user: User | None = None
+    priority: int = Priority.P3
+    team: Team | None = None
+    assignee: User | None = None
+    level: str = Level.L1
+    tags: Iterable[str] = ()
+    language: str | None = None
+    category: Category | None = None
+    product: Product | None = None
+    call_duration_seconds: int | None = None
+    first_message_kind: str = MessageKind.CUSTOMER
+    follow_up_of: Ticket | None = None
+    attachments: Sequence[NewAttachment] = ()
+
+
 def do_create_ticket(
     *,
     subject: str,
@@ -152,107 +185,143 @@ def do_create_ticket(
     attachments: Sequence[NewAttachment] = (),
 ) -> Ticket:
     """Create a ticket with its first message. ``body_*`` must already be cleaned."""
-    with events.batched():
-        return _create_ticket(
-            subject=subject,
-            requester=requester,
-            body_text=body_text,
-            body_html=body_html,
-            channel=channel,
-            acting_user=acting_user,
-            priority=priority,
-            team=team,
-            assignee=assignee,
-            level=level,
-            tags=tags,
-            language=language,
-            category=category,
-            product=product,
-            call_duration_seconds=call_duration_seconds,
-            first_message_kind=first_message_kind,
-            follow_up_of=follow_up_of,
-            attachments=attachments,
-        )
-
-
-def _create_ticket(
-    *,
-    subject: str,
-    requester: Contact,
-    body_text: str,
-    body_html: str,
-    channel: str,
-    acting_user: User | None,
-    priority: int,
-    team: Team | None,
-    assignee: User | None,
-    level: str,
-    tags: Iterable[str],
-    language: str | None,
-    category: Category | None,
-    product: Product | None,
-    call_duration_seconds: int | None,
-    first_message_kind: str,
-    follow_up_of: Ticket | None,
-    attachments: Sequence[NewAttachment],
-) -> Ticket:
-    now = timezone.now()
-    status = lifecycle.status_after_assignment(Status.NEW, has_assignee=assignee is not None)
-    ticket = Ticket.objects.create(
+    new = NewTicket(
         subject=subject,
         requester=requester,
-        organization_id=requester.organization_id,
+        body_text=body_text,
+        body_html=body_html,
         channel=channel,
+        acting_user=acting_user,
         priority=priority,
-        status=status,
         team=team,
         assignee=assignee,
         level=level,
-        language=language or requester.language,
+        tags=tags,
+        language=language,
         category=category,
         product=product,
         call_duration_seconds=call_duration_seconds,
+        first_message_kind=first_message_kind,
         follow_up_of=follow_up_of,
+        attachments=attachments,
+    )
+    return do_create_tickets([new])[0]
+
+
+def do_create_tickets(new_tickets: Sequence[NewTicket]) -> list[Ticket]:
+    """Open tickets, each with its first message, events, tags and SLA clocks, in bulk statements.
+
+    The one way tickets are created: one ticket costs the same statements as many, so callers
+    that receive many at once (``tickets.create_batches``) write them together.
+    """
+    if not new_tickets:
+        return []
+    requesters = _requesters(new_tickets)
+    with events.batched():
+        now = timezone.now()
+        tickets = [
+            _new_ticket(new, requester, now) for new, requester in zip(new_tickets, requesters, strict=True)
+        ]
+        tag_names = [_normalise_tags(new.tags) for new in new_tickets]
+        for ticket, new, names in zip(tickets, new_tickets, tag_names, strict=True):
+            events.ticket_created_event(ticket=ticket, actor=new.acting_user)
+            if names:  # a new ticket has none to compare with
+                events.tags_changed_event(
+                    ticket=ticket, actor=new.acting_user, added=sorted(names), removed=[]
+                )
+        Ticket.objects.bulk_create(tickets)
+        _link_new_tags(tickets, tag_names)
+        _write_first_messages(tickets, new_tickets)
+        for ticket, new in zip(tickets, new_tickets, strict=True):
+            if new.assignee is not None:
+                events.assignee_changed_event(
+                    ticket=ticket, actor=new.acting_user, old=None, new=new.assignee
+                )
+                do_notify(
+                    recipient=new.assignee,
+                    kind=NotificationKind.ASSIGNED,
+                    actor=new.acting_user,
+                    ticket_id=ticket.pk,
+                    text=f"#{ticket.pk} {ticket.subject} was assigned to you",
+                )
+        do_start_clocks([(ticket, events.pending_for(ticket)) for ticket in tickets])
+    return tickets
+
+
+def _requesters(new_tickets: Sequence[NewTicket]) -> list[Contact]:
+    by_address = [new.requester for new in new_tickets if isinstance(new.requester, EmailRequester)]
+    found = find_or_create_contacts_by_email([(each.address, each.name) for each in by_address])
+    return [
+        found[each.address.lower()] if isinstance(each := new.requester, EmailRequester) else each
+        for new in new_tickets
+    ]
+
+
+def _new_ticket(new: NewTicket, requester: Contact, now: datetime) -> Ticket:
+    ticket = Ticket(
+        subject=new.subject,
+        requester=requester,
+        organization_id=requester.organization_id,
+        channel=new.channel,
+        priority=new.priority,
+        status=lifecycle.status_after_assignment(Status.NEW, has_assignee=new.assignee is not None),
+        team=new.team,
+        assignee=new.assignee,
+        level=new.level,
+        language=new.language or requester.language,
+        category=new.category,
+        product=new.product,
+        call_duration_seconds=new.call_duration_seconds,
+        follow_up_of=new.follow_up_of,
         created_at=now,
         updated_at=now,
         waiting_since=now,
     )
-    events.ticket_created_event(ticket=ticket, actor=acting_user)
-    tag_names = _normalise_tags(tags)
-    if tag_names:
-        ticket.tags.add(*_get_or_create_tags(tag_names))  # a new ticket has none to compare with
-        events.tags_changed_event(ticket=ticket, actor=acting_user, added=sorted(tag_names), removed=[])
-    from_customer = first_message_kind == MessageKind.CUSTOMER
-    _write_message(
-        ticket,
-        kind=MessageKind.CUSTOMER if from_customer else MessageKind.NOTE,
-        body_text=body_text,
-        body_html=body_html,
-        author_contact=requester if from_customer else None,
-        author_user=None if from_customer else acting_user,
-        acting_user=acting_user,
-        attachments=attachments,
-    )
-    if assignee is not None:
-        events.assignee_changed_event(ticket=ticket, actor=acting_user, old=None, new=assignee)
-        do_notify(
-            recipient=assignee,
-            kind=NotificationKind.ASSIGNED,
-            actor=acting_user,
-            ticket_id=ticket.pk,
-            text=f"#{ticket.pk} {ticket.subject} was assigned to you",
-        )
-    sla_fields = do_sync_clocks(ticket, pending_events=events.pending_for(ticket), is_new=True)
-    if sla_fields:
-        ticket.save(update_fields=sla_fields)
+    if Contact.organization.is_cached(requester):  # loaded: the SLA table reads its tier from it
+        ticket.organization = requester.organization
     return ticket
 
 
-def check_create_ticket(
+def _link_new_tags(tickets: Sequence[Ticket], tag_names: Sequence[set[str]]) -> None:
+    wanted = set().union(*tag_names)
+    if not wanted:
+        return
+    tags = {tag.name: tag for tag in _get_or_create_tags(wanted)}
+    link = Ticket.tags.through
+    Ticket.tags.through.objects.bulk_create(
+        [
+            link(ticket_id=ticket.pk, tag_id=tags[name].pk)
+            for ticket, names in zip(tickets, tag_names, strict=True)
+            for name in sorted(names)
+        ]
+    )
+
+
+def _write_first_messages(tickets: Sequence[Ticket], new_tickets: Sequence[NewTicket]) -> None:
+    messages = []
+    for ticket, new in zip(tickets, new_tickets, strict=True):
+        from_customer = new.first_message_kind == MessageKind.CUSTOMER
+        messages.append(
+            _new_message(
+                ticket,
+                kind=MessageKind.CUSTOMER if from_customer else MessageKind.NOTE,
+                body_text=new.body_text,
+                body_html=new.body_html,
+                author_contact=ticket.requester if from_customer else None,
+                author_user=None if from_customer else new.acting_user,
+            )
+        )
+    Message.objects.bulk_create(messages)
+    for message, new in zip(messages, new_tickets, strict=True):
+        _store_attachments(message, new.attachments)
+        events.message_added_event(ticket=message.ticket, actor=new.acting_user, message=message)
+
+
+def check_new_ticket(
     user: User,
     *,
     subject: str,
-    requester: Contact,
+    requester: Contact | EmailRequester,
     body_text: str = "",
     body_html: str = "",
     channel: str = Channel.PHONE,
@@ -266,8 +335,8 @@ def check_create_ticket(
     call_duration_seconds: int | None = None,
     description_is_note: bool = False,
     attachments: Sequence[NewAttachment] = (),
-) -> Ticket:
-    """An agent creates a ticket on a customer's behalf (a phone call, a walk-in, the API)."""
+) -> NewTicket:
+    """Validate a ticket an agent opens on a customer's behalf (a phone call, a walk-in, the API)."""
     if not user.is_active:
         raise PermissionDenied("Your account is deactivated.")
     clean = clean_subject(subject)
@@ -286,30 +355,79 @@ def check_create_ticket(
         team = user.teams.order_by("name").first()
     _check_assignable(assignee)
     _check_attachments(attachments)
+    if isinstance(requester, EmailRequester):
+        requester = EmailRequester(clean_email(requester.address, field="requester_email"), requester.name)
+    return NewTicket(
+        subject=clean,
+        requester=requester,
+        body_text=text,
+        body_html=safe_html,
+        channel=channel,
+        acting_user=user,
+        priority=priority,
+        team=team,
+        assignee=assignee,
+        tags=tags,
+        language=language,
+        category=category,
+        product=product,
+        call_duration_seconds=call_duration_seconds,
+        first_message_kind=MessageKind.NOTE if description_is_note else MessageKind.CUSTOMER,
+        attachments=attachments,
+    )
+
+
+def check_create_ticket(user: User, **fields: Any) -> Ticket:
+    """``check_new_ticket``, then open it at once (the API opens tickets in groups: ``create_batches``)."""
+    new = check_new_ticket(user, **fields)
     # No savepoint: nothing here recovers from a failed statement; if one fails, the whole
     # (possibly enclosing) transaction is rolled back anyway.
     with transaction.atomic(savepoint=False):
-        return do_create_ticket(
-            subject=clean,
-            requester=requester,
-            body_text=text,
-            body_html=safe_html,
-            channel=channel,
-            acting_user=user,
-            priority=priority,
-            team=team,
-            assignee=assignee,
-            tags=tags,
-            language=language,
-            category=category,
-            product=product,
-            call_duration_seconds=call_duration_seconds,
-            first_message_kind=MessageKind.NOTE if description_is_note else MessageKind.CUSTOMER,
-            attachments=attachments,
-        )
+        return do_create_tickets([new])[0]
 
 
 # --- messages -----------------------------------------------------------------------------
+
+
+def _new_message(
+    ticket: Ticket,
+    *,
+    kind: str,
+    body_text: str,
+    body_html: str,
+    author_user: User | None = None,
+    author_contact: Contact | None = None,
+) -> Message:
+    directions: dict[str, str] = {
+        MessageKind.CUSTOMER: Direction.INBOUND,
+        MessageKind.REPLY: Direction.OUTBOUND,
+    }
+    return Message(
+        ticket=ticket,
+        kind=kind,
+        direction=directions.get(kind, Direction.INTERNAL),
+        author_user=author_user,
+        author_contact=author_contact,
+        body_text=body_text,
+        body_html=body_html or text_to_html(body_text),
+        created_at=timezone.now(),
+    )
+
+
+def _store_attachments(message: Message, attachments: Sequence[NewAttachment]) -> None:
+    for attachment in attachments:
+        filename = _safe_filename(attachment.filename)
+        stored = Attachment(
+            ticket=message.ticket,
+            message=message,
+            filename=filename,
+            content_type=attachment.content_type[:150] or "application/octet-stream",
+            size=len(attachment.content),
+            content_id=attachment.content_id[:255],
+            is_inline=attachment.is_inline,
+        )
+        stored.file.save(filename, ContentFile(attachment.content), save=False)
+        stored.save()
 
 
 def _write_message(
@@ -323,36 +441,16 @@ def _write_message(
     author_contact: Contact | None = None,
     attachments: Sequence[NewAttachment] = (),
 ) -> Message:
-    if not body_html:
-        body_html = text_to_html(body_text)
-    directions: dict[str, str] = {
-        MessageKind.CUSTOMER: Direction.INBOUND,
-        MessageKind.REPLY: Direction.OUTBOUND,
-    }
-    direction = directions.get(kind, Direction.INTERNAL)
-    message = Message.objects.create(
-        ticket=ticket,
+    message = _new_message(
+        ticket,
         kind=kind,
-        direction=direction,
-        author_user=author_user,
-        author_contact=author_contact,
         body_text=body_text,
         body_html=body_html,
-        created_at=timezone.now(),
+        author_user=author_user,
+        author_contact=author_contact,
     )
-    for attachment in attachments:
-        filename = _safe_filename(attachment.filename)
-        stored = Attachment(
-            ticket=ticket,
-            message=message,
-            filename=filename,
-            content_type=attachment.content_type[:150] or "application/octet-stream",
-            size=len(attachment.content),
-            content_id=attachment.content_id[:255],
-            is_inline=attachment.is_inline,
-        )
-        stored.file.save(filename, ContentFile(attachment.content), save=False)
-        stored.save()
+    message.save()
+    _store_attachments(message, attachments)
     events.message_added_event(ticket=ticket, actor=acting_user, message=message)
     return message
 

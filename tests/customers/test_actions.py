@@ -112,20 +112,45 @@ def test_find_or_create_rejects_invalid_address(world):
     assert caught.value.field == "email"
 
 
-def test_find_or_create_survives_losing_the_insert_race(world, monkeypatch):
-    """Simulate another process inserting the address between our lookup and our insert."""
+def _lose_the_insert_race(monkeypatch, address):
+    """Another process inserts ``address`` between our lookup and our insert."""
     from relaydesk.customers import actions
 
-    real_lookup = actions.organization_for_email
+    real_lookup = actions._organizations_by_domain
 
-    def lookup_then_lose_the_race(address):
-        actions.do_create_contact(name="Winner", emails=["race@example.com"])
-        return real_lookup(address)
+    def lookup_then_lose_the_race(domains):
+        actions.do_create_contact(name="Winner", emails=[address])
+        return real_lookup(domains)
 
-    monkeypatch.setattr(actions, "organization_for_email", lookup_then_lose_the_race)
+    monkeypatch.setattr(actions, "_organizations_by_domain", lookup_then_lose_the_race)
+
+
+def test_find_or_create_survives_losing_the_insert_race(world, monkeypatch):
+    _lose_the_insert_race(monkeypatch, "race@example.com")
     contact = find_or_create_contact_by_email("race@example.com", name="Loser")
     assert contact.name == "Winner"
     assert ContactEmail.objects.filter(address__iexact="race@example.com").count() == 1
+
+
+def test_find_or_create_many_at_once(world, monkeypatch):
+    """Known, new and raced addresses in one call: one contact per address, duplicates merged."""
+    from relaydesk.customers.actions import find_or_create_contacts_by_email
+
+    known = find_or_create_contact_by_email("known@example.com", name="Known")
+    _lose_the_insert_race(monkeypatch, "race@example.com")
+    found = find_or_create_contacts_by_email(
+        [
+            ("KNOWN@example.com", "Ignored"),
+            ("new@example.com", "New"),
+            ("race@example.com", "Loser"),
+            ("New@Example.com", "Twice"),
+        ]
+    )
+    assert set(found) == {"known@example.com", "new@example.com", "race@example.com"}
+    assert found["known@example.com"] == known
+    assert found["new@example.com"].name == "New"
+    assert found["race@example.com"].name == "Winner"
+    assert ContactEmail.objects.filter(address__iexact="new@example.com").count() == 1
 
 
 def test_update_contact_changes_only_given_fields(world):
