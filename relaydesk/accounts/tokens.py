@@ -58,7 +58,9 @@ def authenticate_token(raw: str) -> ApiToken | None:
         prefix, secret = raw[len(TOKEN_PREFIX) :].split("_", 1)
     except ValueError:
         return None
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+    # Prefixes are unique: no ORDER BY (``first()`` would add one to every API request).
+    found = list(ApiToken.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True)[:1])
+    token = found[0] if found else None
     if token is None or not token.user.is_active:
         return None
     if not hmac.compare_digest(token.secret_hash, _hash(secret)):

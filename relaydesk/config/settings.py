@@ -121,6 +121,15 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
 else:
     raise ImproperlyConfigured(f"DATABASE_URL must be sqlite:// or postgres://, got {_db['ENGINE']}")
 DATABASES = {"default": _db}
+# Threads per web process that run requests (relaydesk.config.asgi). Each holds a database
+# connection while it works, so there may not be more of them than pooled connections.
+WEB_THREADS = env_int("WEB_THREADS", 16, minimum=1)
+_pool = _db.get("OPTIONS", {}).get("pool")
+if isinstance(_pool, dict) and _pool["max_size"] < WEB_THREADS:
+    raise ImproperlyConfigured(
+        f"WEB_THREADS ({WEB_THREADS}) is more than DATABASE_POOL_MAX ({_pool['max_size']}): "
+        "requests would wait for a connection; raise DATABASE_POOL_MAX or lower WEB_THREADS."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and jobs -------------------------------------------------------------------
