@@ -345,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         me = psutil.Process()
         groups: dict[str, Any] = {
             "server": server.processes,
-            "client": lambda: [me, *me.children(recursive=True)],
+            # This process and wrk (not the server, also a child of this process).
+            "client": lambda: [me, *(p for p in me.children() if p.name() == "wrk")],
         }
         if is_postgres(database_url):
             groups["postgres"] = postgres_processes

