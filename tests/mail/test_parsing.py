@@ -525,7 +525,7 @@ def test_an_unexpected_error_falls_back_to_compat32(monkeypatch: pytest.MonkeyPa
     real_build = parsing._build
 
     def build(raw: bytes, msg: Any, limits: Limits) -> ParsedMail:
-        if msg.policy is policy.default:
+        if msg.policy is parsing.PARSE_POLICY:
             raise IndexError("stdlib header parser bug")
         return real_build(raw, msg, limits)
 
@@ -719,3 +719,18 @@ def test_nul_and_surrogates_never_reach_the_output() -> None:
     assert parsed.subject == "ab"
     assert "\x00" not in parsed.text
     assert all(not 0xD800 <= ord(ch) <= 0xDFFF for ch in parsed.text)
+
+
+def test_the_parse_policy_is_policy_default_with_remembered_headers() -> None:
+    """Same settings and header classes as policy.default; one object per (name, value)."""
+    from email.headerregistry import ContentTypeHeader
+
+    assert {name: getattr(parsing.PARSE_POLICY, name) for name in ("linesep", "utf8", "raise_on_defect")} == {
+        name: getattr(policy.default, name) for name in ("linesep", "utf8", "raise_on_defect")
+    }
+    factory = parsing.PARSE_POLICY.header_factory
+    first = factory("Content-Type", 'text/plain; charset="utf-8"')
+    assert factory("Content-Type", 'text/plain; charset="utf-8"') is first
+    assert isinstance(first, ContentTypeHeader)
+    assert (first.content_type, first.params["charset"]) == ("text/plain", "utf-8")
+    assert factory("Subject", "=?utf-8?q?caf=C3=A9?=") == "café"
