@@ -212,7 +212,7 @@ def do_create_tickets(new_tickets: Sequence[NewTicket]) -> list[Ticket]:
     """Open tickets, each with its first message, events, tags and SLA clocks, in bulk statements.
 
     The one way tickets are created: one ticket costs the same statements as many, so callers
-    that receive many at once (``tickets.create_batches``) write them together.
+    that receive many at once (``tickets.api.create_batches``) write them together.
     """
     if not new_tickets:
         return []
