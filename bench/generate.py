@@ -523,9 +523,15 @@ def generate(
         if sink.postgres:
             _restore_row_by_row_reference_checks()
     analyze_started = time.perf_counter()
+    # On PostgreSQL, VACUUM too, as autovacuum does in a live database: it sets the visibility
+    # map, without which a count over an open-ticket index reads the table (one agent's "My
+    # tickets" count: 10.5 ms instead of 0.9). VACUUM cannot run in a transaction (tests).
+    vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    progress(f"analyze: {time.perf_counter() - analyze_started:.1f} s")
+        cursor.execute("VACUUM (ANALYZE)" if vacuum else "ANALYZE")
+    progress(
+        f"{'vacuum and analyze' if vacuum else 'analyze'}: {time.perf_counter() - analyze_started:.1f} s"
+    )
     result.seconds = time.perf_counter() - started
     return result
 
