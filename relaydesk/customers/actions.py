@@ -146,11 +146,8 @@ def clean_domain(value: str) -> str:
 
 def organization_for_email(address: str) -> Organization | None:
     """The organization whose email domain matches ``address`` (exactly, case-insensitively)."""
-    domain = address.rsplit("@", 1)[-1].lower() if "@" in address else ""
-    if not domain:
-        return None
-    # Domains are stored lower-cased (clean_domain), so a plain match uses the index.
-    return Organization.objects.filter(domain=domain).order_by("id").first()
+    domain = _domain(address) if "@" in address else ""
+    return _organizations_by_domain({domain}).get(domain) if domain else None
 
 
 def _email_conflict() -> ValidationFailed:
@@ -282,9 +279,11 @@ def _domain(address: str) -> str:
 
 
 def _organizations_by_domain(domains: set[str]) -> dict[str, Organization]:
+    """The organization of each email domain; the oldest when several share one."""
     found: dict[str, Organization] = {}
+    # Domains are stored lower-cased (clean_domain), so a plain match uses the index.
     for organization in Organization.objects.filter(domain__in=domains).order_by("-id"):
-        found[organization.domain] = organization  # the oldest wins, as in organization_for_email
+        found[organization.domain] = organization  # later (older) rows overwrite newer ones
     return found
 
 
