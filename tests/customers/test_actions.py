@@ -118,7 +118,7 @@ def _lose_the_insert_race(monkeypatch, address):
 
     real_lookup = actions._organizations_by_domain
 
-    raced = []
+    raced: list[bool] = []
 
     def lookup_then_lose_the_race(domains):
         if not raced:  # the other process wins once
