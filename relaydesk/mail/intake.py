@@ -73,10 +73,8 @@ def dedupe_key(raw: bytes, mailbox: Mailbox | None) -> tuple[str, str | None]:
 def store_raw(raw: bytes, *, mailbox: Mailbox | None, source: str) -> tuple[InboundEmail, bool]:
     """Store ``raw`` (committing it) and return (row, created). A duplicate returns the first row."""
     key, message_id = dedupe_key(raw, mailbox)
-    # The stored bytes are not read back: callers want the row's id and status.
-    existing = InboundEmail.objects.defer("raw").filter(dedupe_key=key).first()
-    if existing is not None:
-        return existing, False
+    # Insert first: a second delivery is the rare case, and the unique key refuses it anyway
+    # (one statement per message instead of a look-up and then the insert).
     try:
         with transaction.atomic():
             row = InboundEmail.objects.create(
@@ -87,7 +85,8 @@ def store_raw(raw: bytes, *, mailbox: Mailbox | None, source: str) -> tuple[Inbo
                 size=len(raw),
                 header_message_id=message_id or "",
             )
-    except IntegrityError:  # a concurrent delivery of the same message won the race
+    except IntegrityError:  # delivered before (or by a concurrent delivery that won the race)
+        # The stored bytes are not read back: callers want the row's id and status.
         return InboundEmail.objects.defer("raw").get(dedupe_key=key), False
     return row, True
 
