@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 from django.http import QueryDict
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -74,6 +75,20 @@ def _port(label: StrOrPromise, initial: int) -> forms.IntegerField:
     )
 
 
+def _security(ports: dict[str, int], *, initial: str, port_field: str) -> forms.ChoiceField:
+    """TLS / STARTTLS / none, each named with its usual port; the page moves the port along."""
+    return forms.ChoiceField(
+        label=_("Security"),
+        choices=[
+            (Security.TLS, format_lazy(_("TLS (port {})"), ports[Security.TLS.value])),
+            (Security.STARTTLS, format_lazy(_("STARTTLS (port {})"), ports[Security.STARTTLS.value])),
+            (Security.NONE, _("None (trusted network)")),
+        ],
+        initial=initial,
+        widget=forms.Select(attrs={"data-ports": json.dumps(ports), "data-port-field": port_field}),
+    )
+
+
 def _password(label: StrOrPromise) -> forms.CharField:
     return forms.CharField(
         label=label,
@@ -102,16 +117,7 @@ class MailboxForm(forms.Form):
 
     imap_host = _text(_("IMAP server"), MAX_HOST_LENGTH, placeholder="imap.example.com")
     imap_port = _port(_("Port"), 993)
-    imap_security = forms.ChoiceField(
-        label=_("Security"),
-        choices=[
-            (Security.TLS, _("TLS (port 993)")),
-            (Security.STARTTLS, _("STARTTLS (port 143)")),
-            (Security.NONE, _("None (trusted network)")),
-        ],
-        initial=Security.TLS,
-        widget=forms.Select(attrs={"data-ports": json.dumps(IMAP_PORTS), "data-port-field": "id_imap_port"}),
-    )
+    imap_security = _security(IMAP_PORTS, initial=Security.TLS, port_field="id_imap_port")
     imap_username = _text(_("User"), MAX_USERNAME_LENGTH)
     imap_password = _password(_("Password"))
     imap_folder = _text(_("Folder to read"), MAX_FOLDER_LENGTH, placeholder="INBOX")
@@ -121,16 +127,7 @@ class MailboxForm(forms.Form):
 
     smtp_host = _text(_("SMTP server"), MAX_HOST_LENGTH, placeholder="smtp.example.com")
     smtp_port = _port(_("Port"), 587)
-    smtp_security = forms.ChoiceField(
-        label=_("Security"),
-        choices=[
-            (Security.TLS, _("TLS (port 465)")),
-            (Security.STARTTLS, _("STARTTLS (port 587)")),
-            (Security.NONE, _("None (trusted network)")),
-        ],
-        initial=Security.STARTTLS,
-        widget=forms.Select(attrs={"data-ports": json.dumps(SMTP_PORTS), "data-port-field": "id_smtp_port"}),
-    )
+    smtp_security = _security(SMTP_PORTS, initial=Security.STARTTLS, port_field="id_smtp_port")
     smtp_username = _text(_("User"), MAX_USERNAME_LENGTH)
     smtp_password = _password(_("Password"))
 
