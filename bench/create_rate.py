@@ -36,6 +36,7 @@ import string
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,9 +180,17 @@ WRK_SCRIPT = Path(__file__).with_name("create_rate.lua")
 
 
 def wrk_load(
-    base_url: str, token: str, payloads: Payloads, *, concurrency: int, warmup: float, duration: float
+    base_url: str,
+    token: str,
+    payloads: Payloads,
+    *,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    on_measure: Callable[[], None],
 ) -> dict[str, Any]:
-    """wrk with bench/create_rate.lua: a warm-up run, then the measured run; its WRK_RESULT line."""
+    """wrk with bench/create_rate.lua: a warm-up run, then ``on_measure()`` and the measured run;
+    returns its WRK_RESULT line."""
     with tempfile.TemporaryDirectory() as folder:
         emails, tags = Path(folder, "emails.txt"), Path(folder, "tags.txt")
         emails.write_text("\n".join(payloads.emails) + "\n")
@@ -199,6 +208,7 @@ def wrk_load(
 
         if warmup > 0:
             run(warmup)
+        on_measure()
         output = run(duration)
     line = next(line for line in output.splitlines() if line.startswith("WRK_RESULT "))
     result: dict[str, Any] = json.loads(line.removeprefix("WRK_RESULT "))
@@ -353,16 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         highest_before = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         meter = CpuMeter(groups=groups)
         if client == "wrk":
-            # The meter starts after wrk's own warm-up run: measure_from is when it starts.
-            wrk_meter = meter
-
-            def start_meter_after_warmup() -> None:
-                time.sleep(args.warmup + 0.5)
-                wrk_meter.start()
-
-            import threading
-
-            threading.Thread(target=start_meter_after_warmup, daemon=True).start()
+            # The meter runs from the end of wrk's warm-up run; each wrk run, once it has exited,
+            # counts in this process's children CPU time.
             outcome = wrk_load(
                 server.base_url,
                 token.value,
@@ -370,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
                 concurrency=args.concurrency,
                 warmup=args.warmup,
                 duration=args.duration,
+                on_measure=meter.start,
             )
             cpu = meter.stop()
             ok, measured = int(outcome["created"]), float(outcome["seconds"])

@@ -170,6 +170,12 @@ def _fill(row: SLAClock, clock: Clock, policy: SLAPolicy) -> None:
     row.next_check_at = next_check(row)
 
 
+def _new_row(ticket: Ticket, clock: Clock, policy: SLAPolicy) -> SLAClock:
+    row = SLAClock(ticket=ticket, kind=clock.kind.value, started_at=clock.started_at)
+    _fill(row, clock, policy)
+    return row
+
+
 def _changed(row: SLAClock, before: tuple[object, ...]) -> bool:
     return before != tuple(getattr(row, name) for name in _REPLAY_FIELDS)
 
@@ -187,9 +193,7 @@ def do_start_clocks(new_tickets: Sequence[tuple[Ticket, Sequence[TicketEvent]]])
         clocks = replay(facts_from_events(pending), applied.targets) if applied is not None else []
         for clock in clocks:
             assert applied is not None
-            row = SLAClock(ticket=ticket, kind=clock.kind.value, started_at=clock.started_at)
-            _fill(row, clock, applied.policy)
-            rows.append(row)
+            rows.append(_new_row(ticket, clock, applied.policy))
         if _summarise_onto(ticket, clocks, applied):
             changed.append(ticket)
     if rows:
@@ -230,9 +234,7 @@ def do_sync_clocks(
         row = existing.pop((clock.kind.value, clock.started_at), None)
         assert applied is not None
         if row is None:
-            row = SLAClock(ticket=ticket, kind=clock.kind.value, started_at=clock.started_at)
-            _fill(row, clock, applied.policy)
-            to_create.append(row)
+            to_create.append(_new_row(ticket, clock, applied.policy))
         else:
             before = tuple(getattr(row, name) for name in _REPLAY_FIELDS)
             _fill(row, clock, applied.policy)

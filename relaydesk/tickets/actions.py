@@ -288,7 +288,7 @@ def _link_new_tags(tickets: Sequence[Ticket], tag_names: Sequence[set[str]]) -> 
         return
     tags = {tag.name: tag for tag in _get_or_create_tags(wanted)}
     link = Ticket.tags.through
-    Ticket.tags.through.objects.bulk_create(
+    link.objects.bulk_create(
         [
             link(ticket_id=ticket.pk, tag_id=tags[name].pk)
             for ticket, names in zip(tickets, tag_names, strict=True)
