@@ -5,15 +5,19 @@ unseen mail and then, oldest first and at most ``MAX_MESSAGES_PER_POLL`` of them
 
 1. FETCH the message with ``BODY.PEEK[]`` (peeking does not set ``\\Seen``);
 2. ``intake.store_raw`` it, which commits the raw bytes (a second copy is a no-op);
-3. enqueue its processing (after that commit);
-4. only then mark it ``\\Seen``, or move it to the mailbox's done folder.
+3. only then mark it ``\\Seen``, or move it to the mailbox's done folder;
+4. enqueue the processing of the stored rows in groups (``processing.MAX_GROUP`` messages or
+   ``MAX_GROUP_BYTES``, whichever is reached first; the rest when the poll ends, however it
+   ends), which a job processes together.
 
 A process killed between 1 and 2 leaves the message unseen on the server: the next poll fetches
-it again. Killed between 2 and 4, the message is still unseen too, and the next poll's
-``store_raw`` finds the row it already wrote. So every message is stored at least once and, by
-its dedupe key, exactly once; two pollers racing on one mailbox are harmless for the same reason
-(the huey task holds a per-mailbox lock anyway, see ``imap_tasks``). A failure is recorded on the
-mailbox (``last_error``, in the words the "Test connection" button uses) and never raised.
+it again. Killed between 2 and 3, the message is still unseen too, and the next poll's
+``store_raw`` finds the row it already wrote. Killed before 4, the rows wait ``received`` for
+the periodic sweep (``intake_tasks.process_stalled_inbound_email``). So every message is stored
+at least once and, by its dedupe key, exactly once; two pollers racing on one mailbox are
+harmless for the same reason (the huey task holds a per-mailbox lock anyway, see ``imap_tasks``).
+A failure is recorded on the mailbox (``last_error``, in the words the "Test connection" button
+uses) and never raised.
 
 The low-level pieces here (bounded DNS, connect with a timeout, TLS, one-line error wording)
 are also what the admin's "Test connection" uses, for IMAP and for SMTP.
@@ -40,7 +44,8 @@ from django.utils.translation import ngettext
 from relaydesk.core.jobs import enqueue_on_commit
 from relaydesk.mail.credentials import CredentialError, decrypt
 from relaydesk.mail.intake import store_raw
-from relaydesk.mail.models import InboundSource, InboundStatus, Mailbox, Security
+from relaydesk.mail.models import InboundEmail, InboundSource, InboundStatus, Mailbox, Security
+from relaydesk.mail.processing import MAX_GROUP, MAX_GROUP_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -505,11 +510,36 @@ class PollResult:
     error: str = ""
 
 
-def enqueue_processing(inbound_id: int) -> None:
-    """Queue the parse/thread/write step for a stored row, after the current transaction commits."""
-    from relaydesk.mail.intake_tasks import process_inbound_email  # huey registers it on import
+def enqueue_processing(inbound_ids: list[int]) -> None:
+    """Queue the parse/thread/write step for stored rows, one job for the group, after commit."""
+    from relaydesk.mail.intake_tasks import process_inbound_emails  # huey registers it on import
 
-    enqueue_on_commit(process_inbound_email, inbound_id)
+    enqueue_on_commit(process_inbound_emails, inbound_ids)
+
+
+class _Waiting:
+    """Rows stored by a poll, handed to processing in groups of at most MAX_GROUP / MAX_GROUP_BYTES."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.size = 0
+        self.queued: set[int] = set()
+
+    def add(self, row: InboundEmail) -> None:
+        if row.pk in self.queued:
+            return
+        if self.ids and self.size + row.size > MAX_GROUP_BYTES:
+            self.flush()
+        self.queued.add(row.pk)
+        self.ids.append(row.pk)
+        self.size += row.size
+        if len(self.ids) >= MAX_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.ids:
+            enqueue_processing(self.ids)
+        self.ids, self.size = [], 0
 
 
 def record_poll(mailbox: Mailbox, *, error: str) -> None:
@@ -539,7 +569,7 @@ def poll_mailbox(
     run inside a transaction (each ``store_raw`` has to be committed before its ``\\Seen``).
     """
     result = PollResult()
-    enqueued: set[int] = set()
+    waiting = _Waiting()
     try:
         settings = ImapSettings.from_mailbox(mailbox)
         with imap_session(settings, timeout=timeout) as session:
@@ -555,11 +585,10 @@ def poll_mailbox(
                     result.stored += 1
                 else:
                     result.duplicates += 1
-                if row.pk not in enqueued and (created or row.status == InboundStatus.RECEIVED):
+                if created or row.status == InboundStatus.RECEIVED:
                     # A duplicate still "received" may come from a poll that died before it
                     # could enqueue; processing is idempotent, so enqueue it again.
-                    enqueue_processing(row.pk)
-                    enqueued.add(row.pk)
+                    waiting.add(row)
                 _acknowledge(session, uid, settings.done_folder)
                 result.acknowledged += 1
     except MailServerError as exc:
@@ -571,6 +600,11 @@ def poll_mailbox(
         result.error = _("IMAP: polling failed unexpectedly (%(error)s)") % {
             "error": server_text(f"{type(exc).__name__}: {exc}")
         }
+    finally:
+        try:
+            waiting.flush()
+        except Exception:  # the rows are stored: the periodic sweep processes them
+            logger.exception("mailbox %s: could not queue the processing of stored mail", mailbox.pk)
     if result.error:
         logger.warning("mailbox %s: %s", mailbox.pk, result.error)
     try:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -163,6 +163,13 @@ class NewTicket:
     attachments: Sequence[NewAttachment] = ()
 
 
+class OpenedTicket(NamedTuple):
+    """A ticket ``do_create_tickets`` opened, with its first message."""
+
+    ticket: Ticket
+    first_message: Message
+
+
 def do_create_ticket(
     *,
     subject: str,
@@ -205,10 +212,10 @@ def do_create_ticket(
         follow_up_of=follow_up_of,
         attachments=attachments,
     )
-    return do_create_tickets([new])[0]
+    return do_create_tickets([new])[0].ticket
 
 
-def do_create_tickets(new_tickets: Sequence[NewTicket]) -> list[Ticket]:
+def do_create_tickets(new_tickets: Sequence[NewTicket]) -> list[OpenedTicket]:
     """Open tickets, each with its first message, events, tags and SLA clocks, in bulk statements.
 
     The one way tickets are created: one ticket costs the same statements as many, so callers
@@ -231,7 +238,7 @@ def do_create_tickets(new_tickets: Sequence[NewTicket]) -> list[Ticket]:
                 )
         Ticket.objects.bulk_create(tickets)
         _link_new_tags(tickets, tag_names)
-        _write_first_messages(tickets, new_tickets)
+        messages = _write_first_messages(tickets, new_tickets)
         for ticket, new in zip(tickets, new_tickets, strict=True):
             if new.assignee is not None:
                 events.assignee_changed_event(
@@ -245,7 +252,7 @@ def do_create_tickets(new_tickets: Sequence[NewTicket]) -> list[Ticket]:
                     text=f"#{ticket.pk} {ticket.subject} was assigned to you",
                 )
         do_start_clocks([(ticket, events.pending_for(ticket)) for ticket in tickets])
-    return tickets
+    return [OpenedTicket(ticket, message) for ticket, message in zip(tickets, messages, strict=True)]
 
 
 def _requesters(new_tickets: Sequence[NewTicket]) -> list[Contact]:
@@ -297,7 +304,7 @@ def _link_new_tags(tickets: Sequence[Ticket], tag_names: Sequence[set[str]]) -> 
     )
 
 
-def _write_first_messages(tickets: Sequence[Ticket], new_tickets: Sequence[NewTicket]) -> None:
+def _write_first_messages(tickets: Sequence[Ticket], new_tickets: Sequence[NewTicket]) -> list[Message]:
     messages = []
     for ticket, new in zip(tickets, new_tickets, strict=True):
         from_customer = new.first_message_kind == MessageKind.CUSTOMER
@@ -315,6 +322,7 @@ def _write_first_messages(tickets: Sequence[Ticket], new_tickets: Sequence[NewTi
     for message, new in zip(messages, new_tickets, strict=True):
         _store_attachments(message, new.attachments)
         events.message_added_event(ticket=message.ticket, actor=new.acting_user, message=message)
+    return messages
 
 
 def check_new_ticket(
@@ -383,7 +391,7 @@ def check_create_ticket(user: User, **fields: Any) -> Ticket:
     # No savepoint: nothing here recovers from a failed statement; if one fails, the whole
     # (possibly enclosing) transaction is rolled back anyway.
     with transaction.atomic(savepoint=False):
-        return do_create_tickets([new])[0]
+        return do_create_tickets([new])[0].ticket
 
 
 # --- messages -----------------------------------------------------------------------------
@@ -471,24 +479,28 @@ def do_add_customer_message(
     """
     author = author or ticket.requester
     if ticket.status == Status.CLOSED:
-        follow_up = do_create_ticket(
-            subject=ticket.subject,
-            requester=ticket.requester,
-            body_text=body_text,
-            body_html=body_html,
-            channel=channel or ticket.channel,
-            priority=ticket.priority,
-            team=ticket.team,
-            assignee=ticket.assignee if ticket.assignee and ticket.assignee.is_active else None,
-            level=ticket.level,
-            language=ticket.language,
-            category=ticket.category,
-            product=ticket.product,
-            follow_up_of=ticket,
-            attachments=attachments,
-        )
-        events.follow_up_event(ticket=ticket, actor=None, follow_up=follow_up)
-        return follow_up.messages.get()
+        opened = do_create_tickets(
+            [
+                NewTicket(
+                    subject=ticket.subject,
+                    requester=ticket.requester,
+                    body_text=body_text,
+                    body_html=body_html,
+                    channel=channel or ticket.channel,
+                    priority=ticket.priority,
+                    team=ticket.team,
+                    assignee=ticket.assignee if ticket.assignee and ticket.assignee.is_active else None,
+                    level=ticket.level,
+                    language=ticket.language,
+                    category=ticket.category,
+                    product=ticket.product,
+                    follow_up_of=ticket,
+                    attachments=attachments,
+                )
+            ]
+        )[0]
+        events.follow_up_event(ticket=ticket, actor=None, follow_up=opened.ticket)
+        return opened.first_message
 
     message = _write_message(
         ticket,

@@ -355,7 +355,7 @@ def list_tickets(request: HttpRequest, params: Query[TicketListParams]) -> dict[
 
 def _open_together(batch: Sequence[NewTicket]) -> list[Ticket]:
     with transaction.atomic():
-        tickets = do_create_tickets(batch)
+        tickets = [opened.ticket for opened in do_create_tickets(batch)]
     # Answer from the objects in hand, with what the output needs read once for the whole batch.
     prefetch_related_objects(tickets, *TICKET_PREFETCH)
     return tickets

@@ -11,6 +11,7 @@ from django.db import close_old_connections, connection
 
 from relaydesk.customers.models import Contact
 from relaydesk.tickets import api as tickets_api
+from relaydesk.tickets.actions import OpenedTicket
 from relaydesk.tickets.models import EventKind, Message, Ticket, TicketEvent
 from tests.api.conftest import ApiClient, token_for
 
@@ -22,7 +23,7 @@ def test_concurrent_creates_share_a_group_commit(world, monkeypatch: pytest.Monk
     real_create = tickets_api.do_create_tickets
     first = threading.Event()
 
-    def slow_first_batch(batch: Any) -> list[Ticket]:
+    def slow_first_batch(batch: Any) -> list[OpenedTicket]:
         if not first.is_set():  # hold the first batch so that the others queue behind it
             first.set()
             time.sleep(0.5)

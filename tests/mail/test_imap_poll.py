@@ -63,9 +63,9 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     ids: list[int] = []
     lock = threading.Lock()
 
-    def record(inbound_id: int) -> None:
+    def record(inbound_ids: list[int]) -> None:
         with lock:
-            ids.append(inbound_id)
+            ids.extend(inbound_ids)
 
     monkeypatch.setattr(imap, "enqueue_processing", record)
     return ids
@@ -196,7 +196,7 @@ def test_killed_after_commit_before_seen_is_stored_once_and_marked_by_the_next_p
     assert enqueued == [row.pk]
 
     monkeypatch.undo()
-    monkeypatch.setattr(imap, "enqueue_processing", enqueued.append)
+    monkeypatch.setattr(imap, "enqueue_processing", enqueued.extend)
     result = poll_mailbox(mailbox)
     assert (result.stored, result.duplicates, result.acknowledged, result.error) == (1, 1, 2, "")
     assert stored_message_ids() == ["printer-1@acme.example", "printer-2@acme.example"]

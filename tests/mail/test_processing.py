@@ -1,4 +1,5 @@
-"""process_inbound: new tickets, threading, loops, bounces, followers, attachments, quarantine, reprocess."""
+"""process_inbound: new tickets, threading, loops, bounces, followers, attachments, quarantine, reprocess;
+process_inbound_many: messages stored together processed together, with the outcomes of one at a time."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any, cast
 
 import pytest
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -21,13 +23,23 @@ from relaydesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from relaydesk.customers.models import Contact, ContactEmail
 from relaydesk.mail import outbox, processing
 from relaydesk.mail.intake import store_raw
-from relaydesk.mail.intake_tasks import process_inbound_email, process_stalled_inbound_email
+from relaydesk.mail.intake_tasks import (
+    process_inbound_email,
+    process_inbound_emails,
+    process_stalled_inbound_email,
+)
 from relaydesk.mail.models import Follower, InboundEmail, InboundStatus, Mailbox, MessageHeader
 from relaydesk.mail.parsing import ParsedMail
-from relaydesk.mail.processing import Outcome, check_reprocess, pending_inbound_ids, process_inbound
+from relaydesk.mail.processing import (
+    Outcome,
+    check_reprocess,
+    pending_inbound_ids,
+    process_inbound,
+    process_inbound_many,
+)
 from relaydesk.mail.thread_refs import make_message_id, make_reply_address
 from relaydesk.tickets.actions import check_merge_ticket, do_change_ticket
-from relaydesk.tickets.models import Channel, Message, MessageKind, Status, Ticket, TicketEvent
+from relaydesk.tickets.models import Channel, EventKind, Message, MessageKind, Status, Ticket, TicketEvent
 from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -653,7 +665,7 @@ def test_an_unexpected_error_is_quarantined_and_everything_it_wrote_rolled_back(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(processing._Processing, "_write_header", broken)
+    monkeypatch.setattr(processing._Processing, "received", broken)
     outcome, row = deliver(mail(sender="new@person.example"), mailbox)
 
     assert outcome.status == row.status == InboundStatus.QUARANTINED
@@ -699,7 +711,7 @@ def test_a_transient_database_error_is_retried_then_quarantined(
     def locked(*args: object, **kwargs: object) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(processing, "do_create_ticket", locked)
+    monkeypatch.setattr(processing, "do_create_tickets", locked)
     first = process_inbound(row.pk)
     assert (first.status, first.reason) == (
         InboundStatus.RECEIVED,
@@ -717,13 +729,13 @@ def test_a_transient_error_then_success(
     monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
 ) -> None:
     row, _ = store_raw(mail(), mailbox=mailbox, source="webhook")
-    create = processing.do_create_ticket
+    create = processing.do_create_tickets
 
-    def locked_once(**kwargs: Any) -> Ticket:
-        monkeypatch.setattr(processing, "do_create_ticket", create)
+    def locked_once(*args: Any) -> Ticket:
+        monkeypatch.setattr(processing, "do_create_tickets", create)
         raise OperationalError("deadlock detected")
 
-    monkeypatch.setattr(processing, "do_create_ticket", locked_once)
+    monkeypatch.setattr(processing, "do_create_tickets", locked_once)
     assert process_inbound(row.pk).status == InboundStatus.RECEIVED
     outcome = process_inbound(row.pk)  # what the sweep does a few minutes later
     assert (outcome.status, outcome.created_ticket, outcome.reason) == (InboundStatus.PROCESSED, True, "")
@@ -848,3 +860,197 @@ def test_query_budget_of_a_new_ticket_and_a_reply(
     reply_row, _ = store_raw(reply, mailbox=mailbox, source="webhook")
     with django_assert_max_num_queries(16):
         assert process_inbound(reply_row.pk).ticket_id == ticket.pk
+
+
+# --- groups: process_inbound_many ---------------------------------------------------------------
+
+
+def store_all(raws: list[bytes], mailbox: Mailbox) -> list[int]:
+    ids = []
+    for raw in raws:
+        row, created = store_raw(raw, mailbox=mailbox, source="imap")
+        assert created
+        ids.append(row.pk)
+    return ids
+
+
+def new_mails(count: int, *, start: int = 0) -> list[bytes]:
+    return [
+        mail(
+            sender=f"Customer {n} <customer{n}@acme.example>",
+            subject=f"Problem number {n}",
+            message_id=f"<new-{n}@acme.example>",
+            text=f"Problem {n} in detail.",
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def test_a_group_of_new_mail_opens_the_same_tickets_as_one_at_a_time(mailbox: Mailbox, acks: Acks) -> None:
+    ids = store_all(new_mails(5), mailbox)
+    outcomes = process_inbound_many(ids)
+
+    assert [o.inbound_id for o in outcomes] == ids
+    assert all(o.status == InboundStatus.PROCESSED and o.created_ticket for o in outcomes)
+    tickets = Ticket.objects.filter(pk__in=[o.ticket_id for o in outcomes]).order_by("pk")
+    assert [t.subject for t in tickets] == [f"Problem number {n}" for n in range(5)]
+    for n, (outcome, ticket) in enumerate(zip(outcomes, tickets, strict=True)):
+        assert (ticket.team, ticket.language, ticket.requester.name) == (mailbox.team, "de", f"Customer {n}")
+        message = message_of(outcome)
+        assert (message.ticket_id, message.kind, message.body_text) == (
+            ticket.pk,
+            MessageKind.CUSTOMER,
+            f"Problem {n} in detail.",
+        )
+        assert MessageHeader.objects.get(message=message).header_message_id == f"new-{n}@acme.example"
+        kinds = list(ticket.events.order_by("pk").values_list("kind", flat=True))
+        assert kinds == [EventKind.CREATED, EventKind.MESSAGE]
+    rows = InboundEmail.objects.filter(pk__in=ids).order_by("pk")
+    assert [(r.status, r.ticket_id, r.message_id, r.attempts) for r in rows] == [
+        (InboundStatus.PROCESSED, o.ticket_id, o.message_id, 1) for o in outcomes
+    ]
+    assert all(r.processed_at is not None for r in rows)
+    assert [call[0].pk for call in acks.calls] == [o.ticket_id for o in outcomes]  # each acknowledged
+
+
+def test_new_tickets_in_a_group_cost_the_statements_of_one(mailbox: Mailbox, acks: Acks) -> None:
+    counts = []
+    for start, size in ((0, 4), (100, 12)):
+        ids = store_all(new_mails(size, start=start), mailbox)
+        with CaptureQueriesContext(connection) as queries:
+            outcomes = process_inbound_many(ids)
+        assert all(o.created_ticket for o in outcomes)
+        counts.append(len(queries))
+    # Per message: its row's UPDATE and the savepoint around its acknowledgement; the contacts,
+    # tickets, messages, events and headers are written in one statement each for the group.
+    assert counts[1] <= counts[0] + 3 * (12 - 4), counts
+    assert counts[1] < 12 * 5, counts  # one message alone takes about 17
+
+
+def test_a_reply_in_the_same_group_threads_into_the_ticket_its_original_opens(
+    mailbox: Mailbox, acks: Acks
+) -> None:
+    first = mail(message_id="<first@acme.example>", text="The printer is down.")
+    follow_up = mail(
+        message_id="<second@acme.example>",
+        subject="Re: Printer is down",
+        text="It is on fire now.",
+        headers={"In-Reply-To": "<first@acme.example>", "References": "<first@acme.example>"},
+    )
+    ids = store_all([*new_mails(2), first, follow_up], mailbox)
+    outcomes = process_inbound_many(ids)
+
+    assert [o.created_ticket for o in outcomes] == [True, True, True, False]
+    assert outcomes[3].ticket_id == outcomes[2].ticket_id
+    assert outcomes[3].matched_by == "references"
+    ticket = ticket_of(outcomes[2])
+    assert list(ticket.messages.values_list("body_text", flat=True).order_by("pk")) == [
+        "The printer is down.",
+        "It is on fire now.",
+    ]
+
+
+def test_a_reply_to_an_existing_ticket_between_new_mail_keeps_every_outcome(
+    mailbox: Mailbox, acks: Acks
+) -> None:
+    [earlier] = process_inbound_many(store_all(new_mails(1, start=50), mailbox))
+    reply = mail(
+        sender="customer50@acme.example",
+        message_id="<reply-50@acme.example>",
+        subject="Re: Problem number 50",
+        text="Any news?",
+        headers={"In-Reply-To": our_message_id(message_of(earlier))},
+    )
+    ids = store_all([*new_mails(2), reply, *new_mails(2, start=2)], mailbox)
+    outcomes = process_inbound_many(ids)
+
+    assert [o.created_ticket for o in outcomes] == [True, True, False, True, True]
+    assert (outcomes[2].ticket_id, outcomes[2].matched_by) == (earlier.ticket_id, "message-id")
+    assert Ticket.objects.count() == 5
+
+
+def test_the_same_message_twice_in_a_group_is_added_once(world, mailbox: Mailbox, acks: Acks) -> None:
+    billing = Mailbox.objects.create(name="Billing", address="billing@example.com", team=world.emea)
+    copy = mail(to="support@example.com, billing@example.com", message_id="<both@acme.example>")
+    first, _ = store_raw(copy, mailbox=mailbox, source="imap")
+    second, _ = store_raw(copy, mailbox=billing, source="imap")
+    outcomes = process_inbound_many([first.pk, second.pk])
+
+    assert outcomes[0].status == InboundStatus.PROCESSED
+    assert outcomes[1].status == InboundStatus.IGNORED
+    assert outcomes[1].ticket_id == outcomes[0].ticket_id
+    assert f"from inbound email {first.pk}" in outcomes[1].reason
+    assert Ticket.objects.count() == 1
+
+
+def test_two_new_mails_from_a_new_address_share_one_contact(mailbox: Mailbox, acks: Acks) -> None:
+    raws = [
+        mail(sender="Dora <dora@new.example>", message_id=f"<dora-{n}@new.example>", subject=f"Issue {n}")
+        for n in range(2)
+    ]
+    outcomes = process_inbound_many(store_all(raws, mailbox))
+    requesters = set(
+        Ticket.objects.filter(pk__in=[o.ticket_id for o in outcomes]).values_list("requester", flat=True)
+    )
+    assert len(requesters) == 1
+    assert Contact.objects.get(pk=requesters.pop()).name == "Dora"
+
+
+def test_a_message_that_fails_is_quarantined_alone(
+    monkeypatch: pytest.MonkeyPatch, mailbox: Mailbox, acks: Acks
+) -> None:
+    real_received = processing._Processing.received
+
+    def fails_for_one(self: processing._Processing, message: Message, parsed: object) -> None:
+        if message.body_text == "Problem 1 in detail.":
+            raise RuntimeError("the disk is on fire")
+        real_received(self, message, parsed)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processing._Processing, "received", fails_for_one)
+    nameless = (
+        b"To: support@example.com\r\nSubject: who am I\r\nMessage-ID: <anon@x.example>\r\n\r\nHello\r\n"
+    )
+    broken = b"From: eve@acme.example\r\nContent-Type: multipart/mixed\r\n\r\n" + b"x" * 10
+    ids = store_all([*new_mails(3), nameless, broken], mailbox)
+    outcomes = process_inbound_many(ids)
+
+    statuses = [o.status for o in outcomes]
+    assert statuses[:3] == [InboundStatus.PROCESSED, InboundStatus.QUARANTINED, InboundStatus.PROCESSED]
+    assert outcomes[1].reason == "Unexpected error while processing: RuntimeError: the disk is on fire"
+    assert (outcomes[3].status, outcomes[3].reason) == (
+        InboundStatus.QUARANTINED,
+        "The message has no usable sender address. (no_sender)",
+    )
+    assert outcomes[4].status in (
+        InboundStatus.PROCESSED,
+        InboundStatus.QUARANTINED,
+    )  # parsed or not, decided
+    # Nothing of the failed message stays; the others are whole.
+    assert not Ticket.objects.filter(subject="Problem number 1").exists()
+    assert Ticket.objects.filter(subject__in=["Problem number 0", "Problem number 2"]).count() == 2
+    rows = {row.pk: row for row in InboundEmail.objects.filter(pk__in=ids)}
+    assert (rows[ids[1]].attempts, rows[ids[1]].ticket) == (1, None)
+
+
+def test_rows_already_done_or_missing_are_reported_not_touched(mailbox: Mailbox, acks: Acks) -> None:
+    ids = store_all(new_mails(2), mailbox)
+    [done] = process_inbound_many(ids[:1])
+    events_before = TicketEvent.objects.count()
+    outcomes = process_inbound_many([ids[0], ids[1], 999_999, ids[1]])
+
+    assert outcomes[0] == Outcome(
+        ids[0], InboundStatus.PROCESSED, "", ticket_id=done.ticket_id, message_id=done.message_id
+    )
+    assert outcomes[1].created_ticket
+    assert (outcomes[2].status, outcomes[2].reason) == ("missing", "No such inbound email.")
+    assert outcomes[3] == outcomes[1]  # the same row, processed once
+    assert Ticket.objects.count() == 2
+    assert TicketEvent.objects.count() > events_before
+
+
+def test_the_job_processes_its_group(mailbox: Mailbox, acks: Acks) -> None:
+    ids = store_all(new_mails(3), mailbox)
+    process_inbound_emails(ids)  # huey runs it at once under the test settings
+    assert set(InboundEmail.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        InboundStatus.PROCESSED
+    }
