@@ -111,6 +111,29 @@ def test_delivered_mail_becomes_one_row_per_message_id_and_is_marked_seen(imap_s
     assert InboundEmail.objects.count() == 3
 
 
+def test_stored_rows_are_handed_to_processing_in_groups(imap_server, monkeypatch):
+    groups: list[list[int]] = []
+    monkeypatch.setattr(imap, "enqueue_processing", groups.append)
+    monkeypatch.setattr(imap, "MAX_GROUP", 2)
+    monkeypatch.setattr(imap, "MAX_GROUP_BYTES", 3 * 900)  # three of these mails fit, four do not
+    for number in range(1, 6):
+        imap_server.deliver(mail(number, body=f"Printer {number} stopped." + "x" * 400))
+
+    assert poll_mailbox(make_mailbox(imap_server)).stored == 5
+    rows = list(InboundEmail.objects.order_by("pk").values_list("pk", "size"))
+    assert all(675 < size < 900 for _, size in rows), rows  # so three fit in 2,700 bytes, four do not
+    ids = [pk for pk, _ in rows]
+    assert groups == [ids[0:2], ids[2:4], ids[4:5]]  # the last one when the poll ends
+
+    monkeypatch.setattr(imap, "MAX_GROUP", 20)
+    groups.clear()
+    for number in range(6, 11):
+        imap_server.deliver(mail(number, body=f"Printer {number} stopped." + "x" * 400))
+    poll_mailbox(make_mailbox(imap_server, address="other@relaydesk.test"))
+    ids = list(InboundEmail.objects.order_by("pk").values_list("pk", flat=True))[5:]
+    assert groups == [ids[0:3], ids[3:5]]  # cut by size: a fourth would pass MAX_GROUP_BYTES
+
+
 def test_messages_already_seen_in_the_mailbox_are_left_alone(imap_server):
     imap_server.deliver(mail(1), flags=("\\Seen",))
     imap_server.deliver(mail(2))
