@@ -1,5 +1,6 @@
 -- wrk script for bench/create_rate.py: POST realistic tickets to /api/v1/tickets.
---   wrk -s bench/create_rate.lua URL -- EMAILS_FILE TAGS_FILE NEW_SHARE SEED
+--   wrk -s bench/create_rate.lua URL -- EMAILS_FILE TAGS_FILE NEW_SHARE SEED [BULK]
+-- With BULK > 1 each request opens BULK tickets through POST /api/v1/tickets/bulk.
 -- The payloads follow bench/create_rate.py's Payloads: mostly existing customers by email,
 -- some new addresses, a greeting and 1-3 paragraphs, realistic channels, priorities and tags.
 -- wrk is the load generator because it costs ~0.1 ms of CPU per request; the Python client
@@ -29,6 +30,7 @@ local priorities = { 1, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4 }
 
 local emails, tags = {}, {}
 local new_share = 0.2
+bulk = 1  -- global: done() reads it from a thread (thread:get sees globals only)
 local counter = 0
 local thread_tag = ""
 
@@ -49,6 +51,7 @@ function init(args)
     if #line > 0 then tags[#tags + 1] = line end
   end
   new_share = tonumber(args[3]) or 0.2
+  bulk = tonumber(args[5]) or 1
   math.randomseed((tonumber(args[4]) or 1) * 1000 + thread_number)
   thread_tag = tostring(thread_number) .. "x" .. tostring(os.time())
 end
@@ -72,7 +75,7 @@ local function quoted(list)
   return table.concat(out, ",")
 end
 
-function request()
+local function ticket()
   counter = counter + 1
   local paragraphs = {}
   for p = 1, math.random(1, 3) do
@@ -96,10 +99,19 @@ function request()
   if #tags > 0 and math.random() < 0.6 then
     fields[#fields + 1] = '"tags":[' .. quoted(sample(tags, math.random(1, 2))) .. ']'
   end
+  return "{" .. table.concat(fields, ",") .. "}"
+end
+
+function request()
   -- wrk.format uses only the headers it is given: add the ones from -H (the token).
   local headers = { ["Content-Type"] = "application/json" }
   for name, value in pairs(wrk.headers) do headers[name] = value end
-  return wrk.format("POST", "/api/v1/tickets", headers, "{" .. table.concat(fields, ",") .. "}")
+  if bulk <= 1 then
+    return wrk.format("POST", "/api/v1/tickets", headers, ticket())
+  end
+  local list = {}
+  for i = 1, bulk do list[i] = ticket() end
+  return wrk.format("POST", "/api/v1/tickets/bulk", headers, '{"tickets":[' .. table.concat(list, ",") .. "]}")
 end
 
 statuses = {}
@@ -113,6 +125,8 @@ end
 
 function done(summary, latency, requests)
   local created, totals, others, first = 0, {}, {}, ""
+  -- init() ran in each thread's own Lua state: ask a thread how many tickets a request holds.
+  local per_request = (threads[1] and threads[1]:get("bulk")) or 1
   for _, thread in ipairs(threads) do
     for status, count in pairs(thread:get("statuses")) do
       totals[status] = (totals[status] or 0) + count
@@ -121,7 +135,7 @@ function done(summary, latency, requests)
     if err and first == "" then first = err end
   end
   for status, count in pairs(totals) do
-    if status == 201 then created = count else others[#others + 1] = '"' .. status .. '":' .. count end
+    if status == 201 then created = count * per_request else others[#others + 1] = '"' .. status .. '":' .. count end
   end
   first = first:gsub('[%c"\\]', " ")
   io.write(string.format(

@@ -6,7 +6,8 @@ Starts ``relaydesk web --workers 2`` (DEBUG=false) on a free port, creates an AP
 an agent in a team, and runs C concurrent clients with keep-alive that POST realistic tickets
 to /api/v1/tickets for T seconds after a short warm-up: mostly existing customers by email,
 some new ones, a body of a few paragraphs, a mix of channels, priorities and tags. It prints
-tickets/s and latency percentiles.
+tickets/s and latency percentiles. ``--bulk N`` sends N tickets a request to
+/api/v1/tickets/bulk instead (an import, a batch from another system).
 
 The clients are wrk (Debian's ``wrk``, with ``bench/create_rate.lua``) when it is installed:
 it costs ~0.1 ms of CPU per request where the Python client (httpx, asyncio; ``--client
@@ -22,7 +23,7 @@ server and PostgreSQL for the same cores.
 The tickets created are deleted at the end (with their contacts that were new) unless
 --keep is given, so the benchmark database keeps its size.
 
-Results: a table on stdout and bench/results/create_rate-<db>.json.
+Results: a table on stdout and bench/results/create_rate-<db>[-bulkN].json.
 """
 
 from __future__ import annotations
@@ -188,6 +189,7 @@ def wrk_load(
     warmup: float,
     duration: float,
     on_measure: Callable[[], None],
+    bulk: int = 1,
 ) -> dict[str, Any]:
     """wrk with bench/create_rate.lua: a warm-up run, then ``on_measure()`` and the measured run;
     returns its WRK_RESULT line."""
@@ -202,6 +204,7 @@ def wrk_load(
                 "wrk", "-t", "2", "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s", "--latency",
                 "--timeout", "30s", "-H", f"Authorization: Bearer {token}", "-s", str(WRK_SCRIPT),
                 f"{base_url}/api/v1/tickets", "--", str(emails), str(tags), str(payloads.new_share), seed,
+                str(bulk),
             ]  # fmt: skip
             done = subprocess.run(command, capture_output=True, text=True, check=True)
             return done.stdout
@@ -315,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the created tickets")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--bulk", type=int, default=1, help="tickets per request: >1 posts them to /api/v1/tickets/bulk (wrk)"
+    )
+    parser.add_argument(
         "--client", choices=["wrk", "httpx"], help="load generator (default: wrk when installed, else httpx)"
     )
     args = parser.parse_args(argv)
@@ -352,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         client = args.client or ("wrk" if shutil.which("wrk") else "httpx")
+        if args.bulk > 1 and client != "wrk":
+            raise SystemExit("--bulk needs wrk (apt-get install wrk)")
         me = psutil.Process()
         groups: dict[str, Any] = {
             "server": server.processes,
@@ -373,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                 warmup=args.warmup,
                 duration=args.duration,
                 on_measure=meter.start,
+                bulk=args.bulk,
             )
             cpu = meter.stop()
             ok, measured = int(outcome["created"]), float(outcome["seconds"])
@@ -456,7 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     api = result["api"]
     rows.append(
         [
-            f"POST /api/v1/tickets ({args.workers} workers)",
+            f"POST /api/v1/tickets/bulk ({args.bulk} a request, {args.workers} workers)"
+            if args.bulk > 1
+            else f"POST /api/v1/tickets ({args.workers} workers)",
             api["tickets_per_s"],
             api.get("p50_ms", "-"),
             api.get("p95_ms", "-"),
@@ -487,12 +498,13 @@ def main(argv: list[str] | None = None) -> int:
             f"load generator {ins.get('client_cpu_pct')}%; machine busy {ins.get('machine_busy_pct')}%."
         )
     path = write_results(
-        f"create_rate-{db_label(database_url)}.json",
+        f"create_rate-{db_label(database_url)}{f'-bulk{args.bulk}' if args.bulk > 1 else ''}.json",
         {
             "benchmark": "create_rate",
             "database": db_label(database_url),
             "agent": user.email,
             "concurrency": args.concurrency,
+            "tickets_per_request": args.bulk,
             "workers": args.workers,
             "target_tickets_per_s": TARGET_TICKETS_PER_S,
             "machine": machine_info(),

@@ -163,6 +163,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         """This person's team ids, read once per request (the user object lives for one request)."""
         return frozenset(self.teams.values_list("id", flat=True))
 
+    @cached_property
+    def first_team(self) -> Team | None:
+        """Where a ticket this person opens goes when no team is chosen (read once per request)."""
+        return self.teams.order_by("name").first()
+
     @property
     def sees_all_tickets(self) -> bool:
         return self.role in ROLES_SEEING_ALL_TICKETS

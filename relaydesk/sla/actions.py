@@ -183,7 +183,9 @@ def _changed(row: SLAClock, before: tuple[object, ...]) -> bool:
 def do_start_clocks(new_tickets: Sequence[tuple[Ticket, Sequence[TicketEvent]]]) -> None:
     """Start the clocks of tickets created (and saved) in this transaction, from their pending events.
 
-    One table read, one INSERT for all clock rows and one UPDATE for the tickets' SLA fields.
+    One table read, one INSERT for all clock rows, and an UPDATE of each ticket's SLA fields
+    (cheaper to build than Django's ``bulk_update``, whose CASE expressions cost more CPU than
+    the statements they save).
     """
     table = sla_table.current()
     rows: list[SLAClock] = []
@@ -198,11 +200,10 @@ def do_start_clocks(new_tickets: Sequence[tuple[Ticket, Sequence[TicketEvent]]])
             changed.append(ticket)
     if rows:
         SLAClock.objects.bulk_create(rows)
-    if changed:
-        Ticket.objects.bulk_update(changed, _TICKET_SLA_FIELDS)
-
-
-_TICKET_SLA_FIELDS = ("sla_policy", "sla_due_at", "sla_warn_at")
+    for ticket in changed:
+        Ticket.objects.filter(pk=ticket.pk).update(
+            sla_policy=ticket.sla_policy_id, sla_due_at=ticket.sla_due_at, sla_warn_at=ticket.sla_warn_at
+        )
 
 
 def _summarise_onto(ticket: Ticket, clocks: Sequence[Clock], applied: AppliedPolicy | None) -> list[str]:
@@ -242,8 +243,8 @@ def do_sync_clocks(
                 to_update.append(row)
     if to_create:
         SLAClock.objects.bulk_create(to_create)
-    if to_update:
-        SLAClock.objects.bulk_update(to_update, _REPLAY_FIELDS)
+    for row in to_update:  # a few rows: one UPDATE each costs less CPU than a bulk_update
+        row.save(update_fields=_REPLAY_FIELDS)
     if existing:  # clocks the current policy no longer has (its targets were removed)
         SLAClock.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
     return _summarise_onto(ticket, clocks, applied)

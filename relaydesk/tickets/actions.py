@@ -357,10 +357,10 @@ def check_new_ticket(
         raise ValidationFailed(
             "The call duration must be between 0 seconds and 24 hours.", field="call_duration"
         )
-    if team is not None and not user.sees_all_tickets and not user.teams.filter(pk=team.pk).exists():
+    if team is not None and not user.sees_all_tickets and team.pk not in user.team_ids:
         raise PermissionDenied("You can only create tickets for your own teams.", field="team")
     if team is None and not user.sees_all_tickets:
-        team = user.teams.order_by("name").first()
+        team = user.first_team
     _check_assignable(assignee)
     _check_attachments(attachments)
     if isinstance(requester, EmailRequester):

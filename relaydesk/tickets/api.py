@@ -34,7 +34,7 @@ from relaydesk.api.schemas import (
     SubjectText,
     TagName,
 )
-from relaydesk.core.errors import NotFound, ValidationFailed
+from relaydesk.core.errors import NotFound, RelaydeskError, ValidationFailed
 from relaydesk.core.group_commit import GroupCommit
 from relaydesk.customers.access import access_contact
 from relaydesk.customers.models import Contact
@@ -218,6 +218,17 @@ class TicketCreateIn(InputSchema):
     call_duration_seconds: CallSeconds | None = None
 
 
+MAX_BULK_CREATE = 100
+
+
+class TicketBulkCreateIn(InputSchema):
+    tickets: list[TicketCreateIn] = Field(min_length=1, max_length=MAX_BULK_CREATE)
+
+
+class TicketBulkOut(Schema):
+    tickets: list[TicketOut]
+
+
 class TicketPatchIn(InputSchema):
     """Only the fields sent are changed. ``null`` clears assignee, team, category and product."""
 
@@ -368,9 +379,33 @@ create_batches: GroupCommit[NewTicket, Ticket] = GroupCommit(_open_together)
 @router.post("/tickets", response={201: TicketOut, **WRITE_ERRORS})
 def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticket]:
     """Open a ticket on a customer's behalf, with its first message."""
+    new = _check_new(acting_user(request), payload)
+    return Status(201, create_batches.submit(new))
+
+
+@router.post("/tickets/bulk", response={201: TicketBulkOut, **WRITE_ERRORS})
+def create_tickets(request: HttpRequest, payload: TicketBulkCreateIn) -> Status[dict[str, list[Ticket]]]:
+    """Open up to 100 tickets at once (an import, a batch from another system): all of them or none.
+
+    Each is validated as ``POST /tickets`` validates one; an error names the ticket by its place
+    in the list (``tickets.3.requester_email``) and nothing is created. The answer lists the
+    tickets in the order sent.
+    """
     user = acting_user(request)
+    new = []
+    for index, item in enumerate(payload.tickets):
+        try:
+            new.append(_check_new(user, item))
+        except RelaydeskError as exc:
+            if exc.field:  # errors without a field concern the whole request (the caller's account)
+                exc.field = f"tickets.{index}.{exc.field}"
+            raise
+    return Status(201, {"tickets": _open_together(new)})
+
+
+def _check_new(user: User, payload: TicketCreateIn) -> NewTicket:
     with fields_renamed(BODY_FIELD_NAMES):
-        new = check_new_ticket(
+        return check_new_ticket(
             user,
             subject=payload.subject,
             requester=_requester(user, payload),
@@ -386,7 +421,6 @@ def create_ticket(request: HttpRequest, payload: TicketCreateIn) -> Status[Ticke
             product=_product(payload.product_id) if payload.product_id is not None else None,
             call_duration_seconds=payload.call_duration_seconds,
         )
-    return Status(201, create_batches.submit(new))
 
 
 @router.get("/tickets/{number}", response={200: TicketOut, **READ_ERRORS})

@@ -162,6 +162,78 @@ def test_deactivated_assignee_is_refused(world, api_as):
     assert_error(response, 422, "validation_error", "assignee_id")
 
 
+# --- create many ---------------------------------------------------------------------------
+
+
+def test_bulk_create_opens_every_ticket_in_order(world, api_as, django_assert_max_num_queries):
+    tickets = [
+        {"subject": f"Imported {n}", "body": f"Body {n}", "requester_email": f"import{n}@acme.example"}
+        for n in range(30)
+    ]
+    tickets[3] |= {"requester_id": world.carol.pk, "requester_email": None, "priority": 1}
+    tickets[4] |= {"tags": ["Billing"], "channel": "chat"}
+    # One statement per kind of row for the whole list, whatever its length.
+    with django_assert_max_num_queries(30):  # 28 here: one query per ticket would pass 50
+        response = api_as(world.alice).post("/tickets/bulk", {"tickets": tickets})
+    assert response.status_code == 201, response.content
+    body = response.json()["tickets"]
+    assert [t["subject"] for t in body] == [f"Imported {n}" for n in range(30)]
+    assert body[3]["requester"]["id"] == world.carol.pk
+    assert (body[3]["priority"], body[4]["tags"], body[4]["channel"]) == (1, ["billing"], "chat")
+    assert body[0]["requester"]["email"] == "import0@acme.example"
+    assert body[0]["team"] == {"id": world.americas.pk, "name": "Americas"}  # alice's team
+    created = Ticket.objects.filter(pk__in=[t["number"] for t in body])
+    assert created.count() == 30
+    assert Message.objects.filter(ticket__in=created, kind=MessageKind.CUSTOMER).count() == 30
+    assert TicketEvent.objects.filter(ticket__in=created, kind=EventKind.CREATED).count() == 30
+
+
+def test_bulk_create_is_all_or_nothing_and_names_the_ticket_at_fault(world, api_as):
+    tickets = [
+        {"subject": "Fine", "body": "Hi", "requester_email": "new@acme.example"},
+        {"subject": "Also fine", "body": "Hi", "requester_id": world.carol.pk},
+        {"subject": "Wrong team", "body": "Hi", "requester_id": world.carol.pk, "team_id": world.emea.pk},
+    ]
+    client = api_as(world.alice)
+    assert_error(client.post("/tickets/bulk", {"tickets": tickets}), 403, "forbidden", "tickets.2.team_id")
+    tickets[2] = {"subject": "Bad address", "body": "Hi", "requester_email": "nope"}
+    assert_error(
+        client.post("/tickets/bulk", {"tickets": tickets}),
+        422,
+        "validation_error",
+        "tickets.2.requester_email",
+    )
+    tickets[2] = {"subject": "Bad priority", "body": "Hi", "requester_id": world.carol.pk, "priority": 9}
+    assert_error(
+        client.post("/tickets/bulk", {"tickets": tickets}), 422, "validation_error", "tickets.2.priority"
+    )
+    assert not Ticket.objects.exists()
+    assert not ContactEmail.objects.filter(address="new@acme.example").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"tickets": []}, "tickets"),
+        ({"tickets": [{"subject": "x", "body": "y", "requester_email": "a@b.example"}] * 101}, "tickets"),
+        ({"tickets": "many"}, "tickets"),
+        ({}, "tickets"),
+        ({"tickets": [], "extra": 1}, "extra"),
+    ],
+)
+def test_bulk_create_refuses_a_list_that_is_empty_too_long_or_not_a_list(world, api_as, body, field):
+    assert_error(api_as(world.alice).post("/tickets/bulk", body), 422, "validation_error", field)
+    assert not Ticket.objects.exists()
+
+
+def test_bulk_create_needs_a_read_write_token(world, api_as):
+    response = api_as(world.alice, scope="read").post(
+        "/tickets/bulk", {"tickets": [{"subject": "x", "body": "y", "requester_id": world.carol.pk}]}
+    )
+    assert response.status_code == 403, response.content
+    assert not Ticket.objects.exists()
+
+
 # --- read ---------------------------------------------------------------------------------
 
 
