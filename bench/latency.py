@@ -120,6 +120,8 @@ def build_endpoints(user: Any, args: argparse.Namespace, rng: random.Random) -> 
     )
     ids = sample_visible_ticket_ids(user, args.requests + args.warmup, rng)
     endpoints.append(Endpoint("ticket page /tickets/<id>/ (random)", [f"/tickets/{pk}/" for pk in ids]))
+    # Every page then asks for the navigation's counts (htmx, after load).
+    endpoints.append(Endpoint("navigation counts (after each page)", ["/tickets/nav-counts/"]))
     for extra in args.path:
         endpoints.append(Endpoint(f"extra {extra}", [extra], api=extra.startswith("/api/")))
     return endpoints, {"team_id": team_id, "tag": tag}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("tickets/views/save/", queue.save_view, name="save_view"),
     path("tickets/views/<int:view_id>/delete/", queue.delete_view, name="delete_view"),
     path("tickets/search/", queue.search, name="search"),
+    path("tickets/nav-counts/", queue.nav_counts, name="nav_counts"),
     path("tickets/bulk/", queue.bulk, name="bulk"),
     path("tickets/new/", create.create_ticket, name="create"),
     path("tickets/contacts/search/", create.contact_picker, name="contact_picker"),

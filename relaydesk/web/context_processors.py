@@ -9,13 +9,12 @@ from django.utils.functional import SimpleLazyObject
 def _nav(user: Any) -> dict[str, Any]:
     from relaydesk.accounts.models import Team
     from relaydesk.tickets.models import SavedView
-    from relaydesk.tickets.queries import queue_counts
 
     teams = (
         Team.objects.filter(is_active=True) if user.sees_all_tickets else user.teams.filter(is_active=True)
     )
+    # The open-ticket counts are not here: they are fetched after the page (tickets:nav_counts).
     return {
-        "counts": queue_counts(user),
         "teams": list(teams.only("id", "name")),
         "saved_views": list(SavedView.objects.filter(owner=user).only("id", "name")[:20]),
     }

@@ -34,6 +34,9 @@ def test_sign_in_queue_reply_note_resolve(browser, live_server, world, screensho
     rows.first.wait_for()
     assert "Checkout fails" in rows.nth(0).inner_text()
     assert "export invoices" in rows.nth(1).inner_text()
+    # The navigation's counts arrive just after the page (htmx, out of band).
+    page.wait_for_function("document.querySelector('#nav-count-unassigned').textContent.trim() === '2'")
+    assert page.locator("#nav-count-mine").inner_text() == "0"
     page.screenshot(path=str(screenshot_dir / "queue-desktop.png"), full_page=True)
 
     # Open the ticket, reply to the customer.

@@ -30,6 +30,33 @@ def test_queue_sorted_p1_first_then_oldest_waiting(alice_client, world):
     assert html.index(urgent.subject) < html.index(low.subject)
 
 
+def test_navigation_counts_arrive_after_the_page(alice_client, world, django_assert_max_num_queries):
+    world.ticket(subject="Mine 1", assignee=world.alice)
+    world.ticket(subject="Mine 2", assignee=world.alice)
+    Ticket.objects.filter(pk=world.ticket(subject="Mine, resolved", assignee=world.alice).pk).update(
+        status=Status.RESOLVED
+    )
+    world.ticket(subject="Nobody's")
+    world.ticket(subject="Other team's", team=world.emea)
+    page = alice_client.get(reverse("tickets:queue")).content.decode()
+    assert f'hx-get="{reverse("tickets:nav_counts")}" hx-trigger="load, every 60s"' in page
+    assert '<span class="count" id="nav-count-mine"></span>' in page  # filled in by the request below
+
+    with django_assert_max_num_queries(5):  # session, user, her teams, two counts
+        response = alice_client.get(reverse("tickets:nav_counts"))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    html = response.content.decode()
+    assert '<span class="count" id="nav-count-mine" hx-swap-oob="true">2</span>' in html
+    assert '<span class="count" id="nav-count-unassigned" hx-swap-oob="true">1</span>' in html
+
+
+def test_navigation_counts_need_a_signed_in_agent(client, world):
+    assert client.get(reverse("tickets:nav_counts")).status_code == 302
+    client.force_login(world.alice)
+    assert client.post(reverse("tickets:nav_counts")).status_code == 405
+
+
 def test_queue_query_count_does_not_grow_with_tickets(alice_client, world, django_assert_max_num_queries):
     for index in range(3):
         world.ticket(subject=f"t{index}", tags=["vip"])
