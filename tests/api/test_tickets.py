@@ -166,7 +166,7 @@ def test_deactivated_assignee_is_refused(world, api_as):
 
 
 def test_bulk_create_opens_every_ticket_in_order(world, api_as, django_assert_max_num_queries):
-    tickets = [
+    tickets: list[dict[str, object]] = [
         {"subject": f"Imported {n}", "body": f"Body {n}", "requester_email": f"import{n}@acme.example"}
         for n in range(30)
     ]
