@@ -6,8 +6,8 @@ unseen mail and then, oldest first and at most ``MAX_MESSAGES_PER_POLL`` of them
 1. FETCH the message with ``BODY.PEEK[]`` (peeking does not set ``\\Seen``);
 2. ``intake.store_raw`` it, which commits the raw bytes (a second copy is a no-op);
 3. only then mark it ``\\Seen``, or move it to the mailbox's done folder;
-4. enqueue the processing of the stored rows in groups (``processing.MAX_GROUP`` messages or
-   ``MAX_GROUP_BYTES``, whichever is reached first; the rest when the poll ends, however it
+4. enqueue the processing of the stored rows in groups (``processing.Groups``: up to
+   ``MAX_GROUP`` messages or ``MAX_GROUP_BYTES``; the rest when the poll ends, however it
    ends), which a job processes together.
 
 A process killed between 1 and 2 leaves the message unseen on the server: the next poll fetches
@@ -44,8 +44,8 @@ from django.utils.translation import ngettext
 from relaydesk.core.jobs import enqueue_on_commit
 from relaydesk.mail.credentials import CredentialError, decrypt
 from relaydesk.mail.intake import store_raw
-from relaydesk.mail.models import InboundEmail, InboundSource, InboundStatus, Mailbox, Security
-from relaydesk.mail.processing import MAX_GROUP, MAX_GROUP_BYTES
+from relaydesk.mail.models import InboundSource, InboundStatus, Mailbox, Security
+from relaydesk.mail.processing import Groups
 
 logger = logging.getLogger(__name__)
 
@@ -517,31 +517,6 @@ def enqueue_processing(inbound_ids: list[int]) -> None:
     enqueue_on_commit(process_inbound_emails, inbound_ids)
 
 
-class _Waiting:
-    """Rows stored by a poll, handed to processing in groups of at most MAX_GROUP / MAX_GROUP_BYTES."""
-
-    def __init__(self) -> None:
-        self.ids: list[int] = []
-        self.size = 0
-        self.queued: set[int] = set()
-
-    def add(self, row: InboundEmail) -> None:
-        if row.pk in self.queued:
-            return
-        if self.ids and self.size + row.size > MAX_GROUP_BYTES:
-            self.flush()
-        self.queued.add(row.pk)
-        self.ids.append(row.pk)
-        self.size += row.size
-        if len(self.ids) >= MAX_GROUP:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.ids:
-            enqueue_processing(self.ids)
-        self.ids, self.size = [], 0
-
-
 def record_poll(mailbox: Mailbox, *, error: str) -> None:
     """Write when the mailbox was last polled and what went wrong ("" when nothing)."""
     now = timezone.now()
@@ -569,7 +544,7 @@ def poll_mailbox(
     run inside a transaction (each ``store_raw`` has to be committed before its ``\\Seen``).
     """
     result = PollResult()
-    waiting = _Waiting()
+    waiting = Groups(enqueue_processing)
     try:
         settings = ImapSettings.from_mailbox(mailbox)
         with imap_session(settings, timeout=timeout) as session:
@@ -588,7 +563,7 @@ def poll_mailbox(
                 if created or row.status == InboundStatus.RECEIVED:
                     # A duplicate still "received" may come from a poll that died before it
                     # could enqueue; processing is idempotent, so enqueue it again.
-                    waiting.add(row)
+                    waiting.add(row.pk, row.size)
                 _acknowledge(session, uid, settings.done_folder)
                 result.acknowledged += 1
     except MailServerError as exc:
@@ -602,7 +577,7 @@ def poll_mailbox(
         }
     finally:
         try:
-            waiting.flush()
+            waiting.close()
         except Exception:  # the rows are stored: the periodic sweep processes them
             logger.exception("mailbox %s: could not queue the processing of stored mail", mailbox.pk)
     if result.error:

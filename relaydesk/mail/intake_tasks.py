@@ -11,7 +11,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from relaydesk.mail.processing import MAX_GROUP, pending_inbound_ids, process_inbound, process_inbound_many
+from relaydesk.mail.processing import Groups, pending_inbound, process_inbound, process_inbound_many
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,12 @@ def process_stalled_inbound_email() -> None:
     No huey lock on purpose: one left behind by a killed consumer would stop the sweep for good,
     while two sweeps at once are harmless (each row is locked and checked before it is processed).
     """
-    waiting = pending_inbound_ids()
-    for start in range(0, len(waiting), MAX_GROUP):
-        for outcome in process_inbound_many(waiting[start : start + MAX_GROUP]):
+
+    def process(inbound_ids: list[int]) -> None:
+        for outcome in process_inbound_many(inbound_ids):
             logger.warning("Inbound email %s was waiting; now %s", outcome.inbound_id, outcome.describe())
+
+    groups = Groups(process)
+    for inbound_id, size in pending_inbound():
+        groups.add(inbound_id, size)
+    groups.close()

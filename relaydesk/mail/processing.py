@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -129,6 +129,37 @@ def _secret() -> bytes:
 # --- the job --------------------------------------------------------------------------------------
 
 
+class Groups:
+    """Cuts stored rows, as they come, into groups for ``process_inbound_many``.
+
+    A group holds at most ``MAX_GROUP`` messages and ``MAX_GROUP_BYTES`` of raw mail (a bigger
+    message goes alone); each full group is handed to ``hand_over``, the last one by ``close``.
+    A row added twice is handed over once.
+    """
+
+    def __init__(self, hand_over: Callable[[list[int]], object]) -> None:
+        self.hand_over = hand_over
+        self.ids: list[int] = []
+        self.size = 0
+        self.seen: set[int] = set()
+
+    def add(self, inbound_id: int, size: int) -> None:
+        if inbound_id in self.seen:
+            return
+        self.seen.add(inbound_id)
+        if self.ids and self.size + size > MAX_GROUP_BYTES:
+            self.close()
+        self.ids.append(inbound_id)
+        self.size += size
+        if len(self.ids) >= MAX_GROUP:
+            self.close()
+
+    def close(self) -> None:
+        ids, self.ids, self.size = self.ids, [], 0
+        if ids:
+            self.hand_over(ids)
+
+
 def process_inbound(inbound_id: int) -> Outcome:
     """Process the stored message ``inbound_id`` once. Never raises (see the module docstring)."""
     return process_inbound_many([inbound_id])[0]
@@ -172,8 +203,13 @@ def process_inbound_many(inbound_ids: Sequence[int]) -> list[Outcome]:
         try:
             outcomes.update(_process(parsed))
             parsed = {}
-        except Exception:  # one of them (or the database) failed: take them one at a time
-            logger.warning("Inbound emails %s failed together; processing one at a time", list(parsed))
+        except Exception as error:  # one of them (or the database) failed: take them one at a time
+            logger.warning(
+                "Inbound emails %s failed together (%s: %s); processing them one at a time",
+                list(parsed),
+                type(error).__name__,
+                error,
+            )
     for pk, mail in parsed.items():
         outcomes[pk] = _process_alone(pk, mail)
     missing = "No such inbound email."
@@ -221,9 +257,8 @@ def _process(parsed: dict[int, ParsedMail]) -> dict[int, Outcome]:
             works.append(work)
         group.open_tickets()
         now = timezone.now()
-        for row in rows:
+        for row in rows:  # one UPDATE each: cheaper to build than Django's bulk_update of 10 fields
             row.processed_at = now
-        for row in rows:  # (one UPDATE each: cheaper to build than Django's bulk_update of 10 fields)
             row.save(update_fields=[*_ROW_FIELDS, "mailbox", "ticket", "message"])
     for work in works:
         outcomes[work.row.pk] = _outcome(
@@ -300,13 +335,14 @@ def check_reprocess(user: User, inbound_id: int) -> Outcome:
     return process_inbound(inbound_id)
 
 
-def pending_inbound_ids(*, older_than_seconds: int = 120, limit: int = 500) -> list[int]:
-    """Rows still ``received`` a while after arriving: their job was lost (a crash, a full queue)."""
+def pending_inbound(*, older_than_seconds: int = 120, limit: int = 500) -> list[tuple[int, int]]:
+    """(id, size) of rows still ``received`` a while after arriving: their job was lost (a crash,
+    a full queue)."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return list(
         InboundEmail.objects.filter(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
         .order_by("received_at", "id")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "size")[:limit]
     )
 
 

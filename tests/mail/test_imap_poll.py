@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 from django.db import close_old_connections, connection
 
-from relaydesk.mail import imap, imap_tasks
+from relaydesk.mail import imap, imap_tasks, processing
 from relaydesk.mail.credentials import encrypt
 from relaydesk.mail.imap import ImapSession, encode_folder, poll_mailbox
 from relaydesk.mail.intake import store_raw
@@ -114,8 +114,8 @@ def test_delivered_mail_becomes_one_row_per_message_id_and_is_marked_seen(imap_s
 def test_stored_rows_are_handed_to_processing_in_groups(imap_server, monkeypatch):
     groups: list[list[int]] = []
     monkeypatch.setattr(imap, "enqueue_processing", groups.append)
-    monkeypatch.setattr(imap, "MAX_GROUP", 2)
-    monkeypatch.setattr(imap, "MAX_GROUP_BYTES", 3 * 900)  # three of these mails fit, four do not
+    monkeypatch.setattr(processing, "MAX_GROUP", 2)
+    monkeypatch.setattr(processing, "MAX_GROUP_BYTES", 3 * 900)  # three of these mails fit, four do not
     for number in range(1, 6):
         imap_server.deliver(mail(number, body=f"Printer {number} stopped." + "x" * 400))
 
@@ -125,7 +125,7 @@ def test_stored_rows_are_handed_to_processing_in_groups(imap_server, monkeypatch
     ids = [pk for pk, _ in rows]
     assert groups == [ids[0:2], ids[2:4], ids[4:5]]  # the last one when the poll ends
 
-    monkeypatch.setattr(imap, "MAX_GROUP", 20)
+    monkeypatch.setattr(processing, "MAX_GROUP", 20)
     groups.clear()
     for number in range(6, 11):
         imap_server.deliver(mail(number, body=f"Printer {number} stopped." + "x" * 400))

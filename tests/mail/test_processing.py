@@ -33,7 +33,7 @@ from relaydesk.mail.parsing import ParsedMail
 from relaydesk.mail.processing import (
     Outcome,
     check_reprocess,
-    pending_inbound_ids,
+    pending_inbound,
     process_inbound,
     process_inbound_many,
 )
@@ -837,12 +837,26 @@ def test_the_sweep_processes_rows_whose_job_was_lost(mailbox: Mailbox, acks: Ack
     stalled, _ = store_raw(mail(message_id="<old@acme.example>"), mailbox=mailbox, source="imap")
     fresh, _ = store_raw(mail(message_id="<new@acme.example>"), mailbox=mailbox, source="imap")
     InboundEmail.objects.filter(pk=stalled.pk).update(received_at=timezone.now() - timedelta(minutes=10))
-    assert pending_inbound_ids() == [stalled.pk]
+    assert pending_inbound() == [(stalled.pk, stalled.size)]
 
     process_stalled_inbound_email.call_local()
 
     assert InboundEmail.objects.get(pk=stalled.pk).status == InboundStatus.PROCESSED
     assert InboundEmail.objects.get(pk=fresh.pk).status == InboundStatus.RECEIVED
+
+
+def test_groups_are_cut_by_count_and_by_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processing, "MAX_GROUP", 3)
+    monkeypatch.setattr(processing, "MAX_GROUP_BYTES", 1000)
+    handed: list[list[int]] = []
+    groups = processing.Groups(handed.append)
+    for inbound_id, size in [(1, 100), (2, 100), (2, 100), (3, 100), (4, 100), (5, 700), (6, 300), (7, 5000)]:
+        groups.add(inbound_id, size)
+    assert handed == [[1, 2, 3], [4, 5], [6]]  # full at three; 4 + 5 + 6 would pass 1,000 bytes
+    groups.close()
+    assert handed[-1] == [7]  # bigger than a group: alone
+    groups.close()
+    assert len(handed) == 4  # nothing left to hand over
 
 
 # --- query budgets --------------------------------------------------------------------------------
