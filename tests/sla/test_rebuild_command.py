@@ -27,3 +27,25 @@ def test_rebuild_command_starts_clocks_on_tickets_imported_without_them(
     ticket.refresh_from_db()
     assert ticket.sla_due_at == ny(2, 13)
     assert SLAClock.objects.filter(ticket=ticket).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rebuild_command_refreshes_the_planner_statistics_on_postgresql(world: World) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's (the PostgreSQL leg runs this)")
+
+    def last_analyzed() -> object:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", [Ticket._meta.db_table]
+            )
+            return cursor.fetchone()[0]
+
+    before = last_analyzed()
+    call_command("rebuild_sla_clocks", stdout=io.StringIO())
+    after = last_analyzed()
+    assert after is not None
+    assert after != before
