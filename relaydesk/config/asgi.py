@@ -79,3 +79,10 @@ from django.urls import get_resolver  # noqa: E402
 get_resolver().url_patterns  # noqa: B018
 gc.collect()
 gc.freeze()
+# Then make full collections rare. With the start-up objects frozen, the collector's rule of
+# thumb (a full collection once the objects promoted since the last one exceed a quarter of the
+# long-lived ones) fired every ~18 requests, each a pause of tens of milliseconds: most of the
+# p95 of the API list and the ticket page (bench/README.md, session 4). Young collections keep
+# Python's defaults; a full one now comes after 1,000 middle-generation collections (about
+# 1,500 requests) and takes back what cycles were left behind meanwhile.
+gc.set_threshold(700, 10, 100)
