@@ -22,9 +22,15 @@ def test_one_caller_at_a_time_runs_batches_of_one() -> None:
     assert seen == [[0], [1], [2]]
 
 
-def _callers(
-    group: GroupCommit[int, int], items: Sequence[int]
-) -> tuple[dict[int, object], list[threading.Thread]]:
+def _submit_behind_first(
+    group: GroupCommit[int, int],
+    items: Sequence[int],
+    first_running: threading.Event,
+    release_first: threading.Event,
+) -> dict[int, object]:
+    """Submit ``items[0]``; once its batch runs (``first_running``), submit the rest from their
+    own threads, wait until they are all queued behind it, release it, and return each item's
+    result or exception."""
     outcomes: dict[int, object] = {}
 
     def call(item: int) -> None:
@@ -33,8 +39,17 @@ def _callers(
         except Exception as exc:
             outcomes[item] = exc
 
-    threads = [threading.Thread(target=call, args=(item,)) for item in items]
-    return outcomes, threads
+    leader, *others = [threading.Thread(target=call, args=(item,)) for item in items]
+    leader.start()
+    assert first_running.wait(10)
+    for thread in others:
+        thread.start()
+    while len(group._queue) < len(others):  # everyone queued behind the running batch
+        threading.Event().wait(0.01)
+    release_first.set()
+    for thread in [leader, *others]:
+        thread.join(10)
+    return outcomes
 
 
 def test_callers_arriving_while_a_batch_runs_share_the_next_one() -> None:
@@ -49,16 +64,7 @@ def test_callers_arriving_while_a_batch_runs_share_the_next_one() -> None:
         return [item * 10 for item in items]
 
     group: GroupCommit[int, int] = GroupCommit(run)
-    outcomes, (leader, *others) = _callers(group, range(9))
-    leader.start()
-    assert first_running.wait(10)
-    for thread in others:
-        thread.start()
-    while len(group._queue) < 8:  # everyone queued behind the running batch
-        threading.Event().wait(0.01)
-    release_first.set()
-    for thread in [leader, *others]:
-        thread.join(10)
+    outcomes = _submit_behind_first(group, range(9), first_running, release_first)
     assert outcomes == {n: n * 10 for n in range(9)}
     assert seen[0] == [0]
     assert sorted(seen[1]) == list(range(1, 9))
@@ -80,16 +86,7 @@ def test_a_failing_batch_is_rerun_item_by_item_and_fails_only_the_bad_one() -> N
         return [item + 1 for item in items]
 
     group: GroupCommit[int, int] = GroupCommit(run)
-    outcomes, (leader, *others) = _callers(group, [0, 11, 12, 13, 14])
-    leader.start()
-    assert first_running.wait(10)
-    for thread in others:
-        thread.start()
-    while len(group._queue) < 4:
-        threading.Event().wait(0.01)
-    release_first.set()
-    for thread in [leader, *others]:
-        thread.join(10)
+    outcomes = _submit_behind_first(group, [0, 11, 12, 13, 14], first_running, release_first)
     assert {k: v for k, v in outcomes.items() if k != 13} == {0: 1, 11: 12, 12: 13, 14: 15}
     assert isinstance(outcomes[13], ValueError)
     assert str(outcomes[13]) == "bad item in [13]"
@@ -122,15 +119,6 @@ def test_batches_are_capped() -> None:
         return list(items)
 
     group: GroupCommit[int, int] = GroupCommit(run, max_batch=3)
-    outcomes, (leader, *others) = _callers(group, range(8))
-    leader.start()
-    assert first_running.wait(10)
-    for thread in others:
-        thread.start()
-    while len(group._queue) < 7:
-        threading.Event().wait(0.01)
-    release_first.set()
-    for thread in [leader, *others]:
-        thread.join(10)
+    outcomes = _submit_behind_first(group, range(8), first_running, release_first)
     assert outcomes == {n: n for n in range(8)}
     assert sizes == [1, 3, 3, 1]
